@@ -1,0 +1,19 @@
+"""The small mean-scale model shipped as jlic's default until a well-trained one exists.
+
+    python train.py --config configs/default_model.py --workdir runs/default_model
+    jlic export runs/default_model -o jlic/assets/default.jlicm
+
+N=64, M=96 trained 12k steps on 128x128 crops of ../shared/data/train on a 2-core CPU
+(about 50 minutes). It is a placeholder: expect roughly JPEG-like quality on Kodak.
+"""
+
+from configs import tiny
+
+
+def get_config():
+    c = tiny.get_config()
+    c.model.N, c.model.M = 64, 96
+    c.steps = 12_000
+    c.checkpoint_every = 1000
+    c.log_every = 100
+    return c

@@ -1,0 +1,87 @@
+"""The .jlic file container.
+
+    offset  size  field
+    0       4     magic b"JLIC"
+    4       1     format version (FORMAT_VERSION)
+    5       8     model fingerprint (first 8 bytes of SHA-256, see jlic.frozen)
+    13      4     image height, uint32 LE (pixels)
+    17      4     image width, uint32 LE (pixels)
+    21      1     channels of the original image (1 = grayscale, 3 = RGB)
+    22      1     rate kind (0 = none, 1 = SCR quality, 2 = bpp target)
+    23      4     rate value, float32 LE
+    27      1     number of streams S
+    28      4*S   stream lengths, uint32 LE (bytes)
+    ...           the streams, in order (z, then y)
+    end-4   4     CRC-32 of everything before it
+
+``parse`` validates every field, the lengths against the file size and the checksum before
+anything is allocated or decoded, and raises ``BitstreamError`` naming the problem.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from jlic.errors import BitstreamError
+
+MAGIC = b"JLIC"
+FORMAT_VERSION = 1
+MAX_SIDE = 16384  # pixels; bounds the memory a file can make the decoder allocate
+RATE_KINDS = {0: "none", 1: "quality", 2: "bpp"}
+_FIXED = struct.Struct("<4sB8sIIBBfB")
+_CRC = 4
+
+
+@dataclass(frozen=True)
+class Header:
+    fingerprint: bytes
+    height: int
+    width: int
+    channels: int
+    rate_kind: int
+    rate_value: float
+
+
+def pack(header: Header, streams: list[bytes]) -> bytes:
+    fixed = _FIXED.pack(MAGIC, FORMAT_VERSION, header.fingerprint, header.height, header.width,
+                        header.channels, header.rate_kind, header.rate_value, len(streams))
+    body = fixed + struct.pack(f"<{len(streams)}I", *map(len, streams)) + b"".join(streams)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, list[bytes]]:
+    n = len(data)
+    if n < _FIXED.size + _CRC:
+        raise BitstreamError(f"file too short to be a jlic file ({n} bytes)")
+    magic, version, fp, h, w, c, kind, value, count = _FIXED.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise BitstreamError("not a jlic file (bad magic bytes)")
+    if version != FORMAT_VERSION:
+        raise BitstreamError(f"jlic format version {version} is not supported (this jlic "
+                             f"reads version {FORMAT_VERSION})")
+    (stored_crc,) = struct.unpack_from("<I", data, n - _CRC)
+    if zlib.crc32(memoryview(data)[: n - _CRC]) != stored_crc:
+        raise BitstreamError("checksum mismatch: the file is corrupted or truncated")
+    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+        raise BitstreamError(f"image size {w}x{h} is outside the supported range "
+                             f"1..{MAX_SIDE} per side")
+    if c not in (1, 3):
+        raise BitstreamError(f"unsupported channel count {c}")
+    if kind not in RATE_KINDS:
+        raise BitstreamError(f"unknown rate kind {kind}")
+    if expected_streams is not None and count != expected_streams:
+        raise BitstreamError(f"file has {count} streams, expected {expected_streams}")
+    lengths_end = _FIXED.size + 4 * count
+    if lengths_end > n - _CRC:
+        raise BitstreamError("file too short for its stream table")
+    lengths = struct.unpack_from(f"<{count}I", data, _FIXED.size)
+    if sum(lengths) != n - _CRC - lengths_end:
+        raise BitstreamError(f"stream lengths ({sum(lengths)} bytes) do not match the file "
+                             f"size ({n - _CRC - lengths_end} payload bytes)")
+    streams, pos = [], lengths_end
+    for length in lengths:
+        streams.append(bytes(data[pos: pos + length]))
+        pos += length
+    return Header(fp, h, w, c, kind, value), streams

@@ -1,0 +1,151 @@
+"""The ``jlic`` command.
+
+    jlic compress IN.png -o OUT.jlic [--model FILE] [--verbose]
+    jlic decompress IN.jlic -o OUT.png [--model FILE]
+    jlic info FILE.jlic
+    jlic export WORKDIR -o MODEL.jlicm [--label TEXT]
+
+Errors print ``jlic: error: ...`` on one line to stderr and exit with status 1; outputs are
+written atomically, so a failed command leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from jlic import xla_flags
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "assets", "default.jlicm")
+
+
+def _load_model(path: str | None):
+    from jlic.frozen import FrozenModel
+
+    return FrozenModel.load(path or DEFAULT_MODEL)
+
+
+def _read_bytes(path: str) -> bytes:
+    from jlic.errors import BitstreamError
+
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise BitstreamError(f"cannot read {path!r}: {e.strerror}") from None
+
+
+def cmd_compress(args) -> None:
+    from jlic import codec
+    from jlic.imageio import atomic_write, read_image
+
+    image, warnings = read_image(args.input)
+    for w in warnings:
+        print(f"jlic: warning: {w}", file=sys.stderr)
+    model = _load_model(args.model)
+    t0 = time.perf_counter()
+    data = codec.compress(model, image)
+    t_enc = time.perf_counter() - t0
+    atomic_write(args.output, data)
+    h, w = image.shape[:2]
+    bpp = 8 * len(data) / (h * w)
+    if args.verbose:
+        from jlic.evaluate.metrics import ms_ssim, psnr
+
+        t0 = time.perf_counter()
+        decoded = codec.decompress(model, data)
+        t_dec = time.perf_counter() - t0
+        line = (f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp, PSNR {psnr(image, decoded):.2f} dB")
+        if min(h, w) >= 161:
+            line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
+        print(line + f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)")
+        if model.label:
+            print(f"model: {model.label}")
+    else:
+        print(f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp")
+
+
+def cmd_decompress(args) -> None:
+    from jlic import codec
+    from jlic.imageio import write_image
+
+    data = _read_bytes(args.input)
+    model = _load_model(args.model)
+    image = codec.decompress(model, data)
+    write_image(args.output, image)
+    print(f"{args.output}: {image.shape[1]}x{image.shape[0]}")
+
+
+def cmd_info(args) -> None:
+    from jlic import bitstream
+
+    data = _read_bytes(args.input)
+    header, streams = bitstream.parse(data)
+    pixels = header.height * header.width
+    print(f"file:        {args.input}")
+    print(f"size:        {len(data)} bytes, {8 * len(data) / pixels:.4f} bpp")
+    print(f"image:       {header.width}x{header.height}, {header.channels} channel(s)")
+    print(f"model:       {header.fingerprint.hex()}")
+    kind = bitstream.RATE_KINDS[header.rate_kind]
+    print(f"rate input:  {kind}" + ("" if kind == "none" else f" = {header.rate_value:g}"))
+    print("streams:     " + ", ".join(f"{n} {len(s)} bytes" for n, s in zip(("z", "y"), streams)))
+
+
+def cmd_export(args) -> None:
+    from jlic.export import export_workdir
+
+    frozen = export_workdir(args.workdir, args.output, label=args.label)
+    print(f"{args.output}: {os.path.getsize(args.output)} bytes, fingerprint "
+          f"{frozen.fingerprint.hex()} ({frozen.label})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jlic", description="Learned image compression.")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compress", help="image -> .jlic file")
+    c.add_argument("input")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--model", help="model file (default: the bundled model)")
+    c.add_argument("-v", "--verbose", action="store_true",
+                   help="decode the file again and print bpp, PSNR and MS-SSIM")
+    c.set_defaults(func=cmd_compress)
+    d = sub.add_parser("decompress", help=".jlic file -> PNG")
+    d.add_argument("input")
+    d.add_argument("-o", "--output", required=True)
+    d.add_argument("--model", help="model file (default: the bundled model)")
+    d.set_defaults(func=cmd_decompress)
+    i = sub.add_parser("info", help="print the header of a .jlic file")
+    i.add_argument("input")
+    i.set_defaults(func=cmd_info)
+    e = sub.add_parser("export", help="training workdir -> model file")
+    e.add_argument("workdir")
+    e.add_argument("-o", "--output", required=True)
+    e.add_argument("--label", default="", help="description stored in the model file")
+    e.set_defaults(func=cmd_export)
+    return p
+
+
+def main(argv=None) -> int:
+    xla_flags.configure()
+    args = build_parser().parse_args(argv)
+    from jlic.errors import JlicError
+
+    try:
+        args.func(args)
+    except JlicError as e:
+        print(f"jlic: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        name = f" {e.filename!r}" if e.filename else ""
+        print(f"jlic: error: {e.strerror or e}{name}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("jlic: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

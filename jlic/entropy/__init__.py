@@ -1,0 +1,1 @@
+"""Entropy models: densities for training, integer tables and range coders for files."""

@@ -1,0 +1,195 @@
+"""Frozen models: a trained codec plus everything needed to code with it, in one file.
+
+A model file (``.jlicm``, a NumPy ``.npz`` archive read with ``allow_pickle=False``) holds
+
+    format            int, MODEL_FORMAT
+    config            JSON: {"model": {"name", "N", "M", ...}, "label": str}
+    param/<path>      every nnx.Param and Quantiles array of the model
+    z/freqs,offsets,lengths   factorized-prior tables, one per channel of z
+    y/freqs,offsets,lengths   Gaussian tables, one per scale-table entry
+    fingerprint       first 8 bytes of SHA-256 over config, parameters and tables
+
+Tables are computed once by ``freeze`` and stored; loading never recomputes them and checks the
+fingerprint, so a damaged file is refused. The jitted coding functions are
+
+    analyze(x (1,H,W,3) in [0,1]) -> y, z
+    hyper(z_hat) -> (scale_index int32, mean float32), each (1,H/16,W/16,M)
+    synthesize(y_hat) -> x_hat (1,H,W,3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from functools import cached_property
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jlic.entropy.factorized import Quantiles
+from jlic.entropy.gaussian import scale_index, scale_table
+from jlic.entropy.tables import TableSet, factorized_tables, gaussian_tables
+from jlic.errors import ModelFileError
+from jlic.models import build_model
+
+MODEL_FORMAT = 1
+
+
+def _flat(state) -> dict[str, np.ndarray]:
+    return {"/".join(map(str, path)): np.asarray(var.get_value())
+            for path, var in state.flat_state()}
+
+
+def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet) -> bytes:
+    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    arrays = {**{f"param/{k}": v for k, v in params.items()},
+              "z/freqs": z.freqs, "z/offsets": z.offsets, "z/lengths": z.lengths,
+              "y/freqs": y.freqs, "y/offsets": y.offsets, "y/lengths": y.lengths}
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.digest()[:8]
+
+
+class FrozenModel:
+    """A codec ready to code: parameters, integer tables and jitted transforms."""
+
+    def __init__(self, config: dict, params: dict[str, np.ndarray], z_tables: TableSet,
+                 y_tables: TableSet):
+        self.config = config
+        self.params = params
+        self.z_tables = z_tables
+        self.y_tables = y_tables
+        self.fingerprint = fingerprint_of(config, params, z_tables, y_tables)
+        model_cfg = dict(config["model"])
+        name = model_cfg.pop("name")
+        abstract = nnx.eval_shape(lambda: build_model(name, nnx.Rngs(0), **model_cfg))
+        graphdef, state = nnx.split(abstract)
+        for path, var in state.flat_state():
+            key = "/".join(map(str, path))
+            if key not in params or params[key].shape != var.get_value().shape:
+                raise ModelFileError(f"model parameters do not match the {name} architecture "
+                                     f"(at {key})")
+            var.set_value(jnp.asarray(params[key]))
+        self.model = nnx.merge(graphdef, state)
+        self.downsampling = self.model.downsampling
+        self.medians = np.asarray(params["entropy_bottleneck/quantiles"][:, 1], np.float32)
+        self._graphdef, self._state = nnx.split(self.model)
+
+    @property
+    def label(self) -> str:
+        return self.config.get("label", "")
+
+    # ---- jitted transforms -------------------------------------------------------------
+    @cached_property
+    def _analyze(self):
+        g = self._graphdef
+
+        def f(state, x):
+            m = nnx.merge(g, state)
+            y = m.analysis(x)
+            return y, m.hyper_analysis(y)
+
+        return jax.jit(f)
+
+    @cached_property
+    def _hyper(self):
+        g = self._graphdef
+
+        def f(state, z_hat):
+            scale, mean = nnx.merge(g, state).hyper_synthesis(z_hat)
+            return scale_index(scale), mean
+
+        return jax.jit(f)
+
+    @cached_property
+    def _synthesize(self):
+        g = self._graphdef
+        return jax.jit(lambda state, y_hat: nnx.merge(g, state).synthesis(y_hat))
+
+    def analyze(self, x):
+        y, z = self._analyze(self._state, jnp.asarray(x, jnp.float32))
+        return np.asarray(y), np.asarray(z)
+
+    def hyper(self, z_hat):
+        idx, mean = self._hyper(self._state, jnp.asarray(z_hat, jnp.float32))
+        return np.asarray(idx), np.asarray(mean)
+
+    def synthesize(self, y_hat):
+        return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32)))
+
+    # ---- files ---------------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Writes the model file atomically (temporary file in the same folder + rename)."""
+        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        for name, t in (("z", self.z_tables), ("y", self.y_tables)):
+            arrays.update({f"{name}/freqs": t.freqs, f"{name}/offsets": t.offsets,
+                           f"{name}/lengths": t.lengths})
+        arrays["format"] = np.asarray(MODEL_FORMAT)
+        arrays["config"] = np.frombuffer(json.dumps(self.config).encode(), np.uint8)
+        arrays["fingerprint"] = np.frombuffer(self.fingerprint, np.uint8)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".jlicm")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str) -> "FrozenModel":
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            raise ModelFileError(f"cannot read model file {path!r}: {e.strerror}") from None
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+            raise ModelFileError(f"{path!r} is not a jlic model file") from None
+        try:
+            if int(arrays["format"]) != MODEL_FORMAT:
+                raise ModelFileError(f"{path!r} has model format {int(arrays['format'])}; this "
+                                     f"jlic reads format {MODEL_FORMAT}")
+            config = json.loads(arrays["config"].tobytes().decode())
+            params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+            tables = [TableSet(arrays[f"{n}/freqs"], arrays[f"{n}/offsets"],
+                               arrays[f"{n}/lengths"]) for n in ("z", "y")]
+            stored = arrays["fingerprint"].tobytes()
+        except ModelFileError:
+            raise
+        except (KeyError, ValueError, TypeError, UnicodeDecodeError) as e:
+            raise ModelFileError(f"{path!r} is not a valid jlic model file ({e})") from None
+        if fingerprint_of(config, params, *tables) != stored:
+            raise ModelFileError(f"{path!r} is corrupted: its fingerprint does not match its "
+                                 "contents")
+        return cls(config, params, *tables)
+
+
+def freeze(model: nnx.Module, model_config: dict, label: str = "") -> FrozenModel:
+    """Computes the integer tables of a trained model and returns it frozen for coding."""
+    _, params_state, quantiles_state = nnx.split(model, nnx.Param, Quantiles)
+    params = {**_flat(params_state), **_flat(quantiles_state)}
+    eb = model.entropy_bottleneck
+    quantiles = np.asarray(eb.quantiles.get_value(), np.float64)
+
+    def logits_cdf(values):
+        c, n = values.shape
+        out = eb.logits_cumulative(jnp.asarray(values, jnp.float32).reshape(c, 1, n))
+        return np.asarray(out).reshape(c, n)
+
+    z_tables = factorized_tables(logits_cdf, quantiles[:, 1], quantiles)
+    y_tables = gaussian_tables(scale_table())
+    config = {"model": dict(model_config), "label": label}
+    return FrozenModel(config, params, z_tables, y_tables)

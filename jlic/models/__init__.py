@@ -1,0 +1,15 @@
+"""Codecs built from layers and entropy models. They know nothing of files."""
+
+from jlic.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
+
+MODELS = {"scale_hyperprior": ScaleHyperprior, "mean_scale": MeanScaleHyperprior}
+
+
+def build_model(name: str, rngs, **kwargs):
+    """Constructs a registered model by name, e.g. ``build_model("mean_scale", rngs, N=128, M=192)``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    return MODELS[name](rngs=rngs, **kwargs)
+
+
+__all__ = ["MODELS", "MeanScaleHyperprior", "ScaleHyperprior", "build_model"]
