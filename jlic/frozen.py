@@ -22,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from functools import cached_property
 
@@ -36,6 +34,7 @@ from jlic.entropy.factorized import Quantiles
 from jlic.entropy.gaussian import scale_index, scale_table
 from jlic.entropy.tables import TableSet, factorized_tables, gaussian_tables
 from jlic.errors import ModelFileError
+from jlic.imageio import atomic_write
 from jlic.models import build_model
 
 MODEL_FORMAT = 1
@@ -43,7 +42,7 @@ MODEL_FORMAT = 1
 
 def _flat(state) -> dict[str, np.ndarray]:
     return {"/".join(map(str, path)): np.asarray(var.get_value())
-            for path, var in state.flat_state()}
+            for path, var in nnx.to_flat_state(state)}
 
 
 def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet) -> bytes:
@@ -72,7 +71,7 @@ class FrozenModel:
         name = model_cfg.pop("name")
         abstract = nnx.eval_shape(lambda: build_model(name, nnx.Rngs(0), **model_cfg))
         graphdef, state = nnx.split(abstract)
-        for path, var in state.flat_state():
+        for path, var in nnx.to_flat_state(state):
             key = "/".join(map(str, path))
             if key not in params or params[key].shape != var.get_value().shape:
                 raise ModelFileError(f"model parameters do not match the {name} architecture "
@@ -127,7 +126,7 @@ class FrozenModel:
 
     # ---- files ---------------------------------------------------------------------------
     def save(self, path: str) -> None:
-        """Writes the model file atomically (temporary file in the same folder + rename)."""
+        """Writes the model file atomically (compressed .npz; temporary file + rename)."""
         arrays = {f"param/{k}": v for k, v in self.params.items()}
         for name, t in (("z", self.z_tables), ("y", self.y_tables)):
             arrays.update({f"{name}/freqs": t.freqs, f"{name}/offsets": t.offsets,
@@ -135,16 +134,9 @@ class FrozenModel:
         arrays["format"] = np.asarray(MODEL_FORMAT)
         arrays["config"] = np.frombuffer(json.dumps(self.config).encode(), np.uint8)
         arrays["fingerprint"] = np.frombuffer(self.fingerprint, np.uint8)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".jlicm")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: str) -> "FrozenModel":

@@ -3,7 +3,7 @@
 Each element of y is modelled as N(mean, scale^2) convolved with U(-1/2, 1/2): its probability
 is Phi((v + 1/2) / s) - Phi((v - 1/2) / s) with v = y - mean. Scales are lower-bounded at
 SCALE_BOUND; likelihoods at 1e-9. For coding, scales are mapped to one of the 64 log-spaced
-entries of ``scale_table()`` (the smallest entry >= the scale), each with its own integer table.
+entries of ``scale_table()`` (the nearest in the log domain), each with its own integer table.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ def gaussian_likelihood(y: jax.Array, scale: jax.Array, mean: jax.Array | float 
 
 
 def scale_index(scale: jax.Array) -> jax.Array:
-    """int32 index of the smallest scale-table entry >= scale (capped at the last entry)."""
-    table = jnp.asarray(scale_table()[:-1], jnp.float32)
-    return jnp.sum(scale[..., None] > table, axis=-1).astype(jnp.int32)
+    """int32 index of the scale-table entry nearest to scale in the log domain.
+
+    Thresholds are the geometric midpoints of neighbouring entries. (CompressAI takes the next
+    entry up instead; on Kodak that costs about 3.6% more y bits than the model's estimate for
+    a small model, the nearest entry about 0.05%.)
+    """
+    t = scale_table()
+    midpoints = jnp.asarray(np.sqrt(t[:-1] * t[1:]), jnp.float32)
+    return jnp.sum(scale[..., None] > midpoints, axis=-1).astype(jnp.int32)

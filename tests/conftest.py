@@ -1,0 +1,12 @@
+import os
+import sys
+
+from jlic import xla_flags
+
+xla_flags.configure()
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(ROOT, "..", "shared")
+KODAK = os.path.join(SHARED, "data", "kodak")
+TRAIN_DATA = os.path.join(SHARED, "data", "train")
+PYTHON = sys.executable

@@ -1,0 +1,188 @@
+import glob
+import hashlib
+import os
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from PIL import Image
+
+from conftest import KODAK, ROOT
+from jlic import bitstream, codec
+from jlic.errors import BitstreamError, ImageError, ModelFileError
+from jlic.frozen import FrozenModel
+
+GOLDEN_MODEL = os.path.join(ROOT, "tests", "data", "golden.jlicm")
+DEFAULT_MODEL = os.path.join(ROOT, "jlic", "assets", "default.jlicm")
+KODAK_FILES = sorted(glob.glob(os.path.join(KODAK, "*.png")))
+
+
+def _kodak(i):
+    return np.asarray(Image.open(KODAK_FILES[i]).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return FrozenModel.load(GOLDEN_MODEL)
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    return FrozenModel.load(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def small_file(golden):
+    img = _kodak(22)[100:164, 200:296]  # 64x96 crop: a small but real file
+    return img, codec.compress(golden, img)
+
+
+def _model_bits(model, image):
+    """The model's own estimate: -log2 of its likelihoods with rounding (no tables)."""
+    import jax.numpy as jnp
+    from jlic.train.losses import bits
+
+    x = codec._padded_float(codec._as_rgb(image)[0], model.downsampling)
+    out = model.model(jnp.asarray(x), training=False)
+    return float(bits(out["likelihoods"])[0])
+
+
+def _check_round_trip(model, image):
+    lat = codec.analyze(model, image)
+    data = codec.compress(model, image)
+    header, y_hat = codec.decode_latents(model, data)
+    np.testing.assert_array_equal(y_hat, lat.y_hat)  # bit-exact latents
+    decoded = codec.decompress(model, data)
+    assert decoded.shape == image.shape and decoded.dtype == np.uint8
+    np.testing.assert_array_equal(decoded, codec.decompress(model, data))
+    overhead = len(data) * 8 - _model_bits(model, image)
+    return data, overhead
+
+
+@pytest.mark.parametrize("index", [0, 3, 22])
+def test_round_trip_is_exact_and_size_matches_the_model(default_model, index):
+    image = _kodak(index)
+    data, overhead = _check_round_trip(default_model, image)
+    header_bits = 8 * (bitstream._FIXED.size + 8 + 4)
+    estimate = _model_bits(default_model, image)
+    assert abs(len(data) * 8 - header_bits - estimate) <= 0.01 * estimate, overhead
+
+
+@pytest.mark.slow
+def test_round_trip_every_kodak_image(default_model):
+    for i in range(len(KODAK_FILES)):
+        _check_round_trip(default_model, _kodak(i))
+
+
+def test_any_size_grayscale_and_odd_shapes(golden):
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1, 3), (7, 130, 3), (65, 3, 3), (33, 47)]:
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        out = codec.decompress(golden, codec.compress(golden, image))
+        assert out.shape == image.shape
+
+
+def test_bad_images_are_refused(golden):
+    with pytest.raises(ImageError):
+        codec.compress(golden, np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ImageError):
+        codec.compress(golden, np.zeros((4, 4, 4), np.uint8))
+
+
+def test_golden_bitstream(golden, small_file):
+    """A deliberate change of the format or of the coding must update these hashes."""
+    img, data = small_file
+    assert golden.fingerprint.hex() == "bc13e564e985dc1e"
+    assert hashlib.sha256(data).hexdigest()[:16] == GOLDEN_FILE_SHA
+    decoded = codec.decompress(golden, data)
+    assert hashlib.sha256(decoded.tobytes()).hexdigest()[:16] == GOLDEN_IMAGE_SHA
+
+
+GOLDEN_FILE_SHA = "e2338164b6b7d0e3"
+GOLDEN_IMAGE_SHA = "25916f290c203670"
+
+
+def test_every_truncation_is_a_clear_error(golden, small_file):
+    _, data = small_file
+    for n in range(len(data)):
+        with pytest.raises(BitstreamError):
+            codec.decompress(golden, data[:n])
+
+
+def test_every_single_bit_flip_is_detected(golden, small_file):
+    _, data = small_file
+    start = time.perf_counter()
+    for bit in range(len(data) * 8):
+        flipped = bytearray(data)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises(BitstreamError):
+            codec.decompress(golden, bytes(flipped))
+    assert time.perf_counter() - start < 120
+
+
+def _with_crc(body: bytes) -> bytes:
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_empty_random_huge_and_foreign_files(golden, default_model, small_file):
+    _, data = small_file
+    with pytest.raises(BitstreamError, match="too short"):
+        codec.decompress(golden, b"")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        with pytest.raises(BitstreamError):
+            codec.decompress(golden, rng.bytes(int(rng.integers(1, 5000))))
+    # a valid header (and checksum) that claims a 100000 x 100000 image
+    header = bitstream.Header(golden.fingerprint, 100_000, 100_000, 3, 0, 0.0)
+    huge = bitstream.pack(header, [b"\0" * 4, b"\0" * 4])
+    with pytest.raises(BitstreamError, match="100000x100000"):
+        codec.decompress(golden, huge)
+    with pytest.raises(BitstreamError, match="written with model"):
+        codec.decompress(default_model, data)
+
+
+@given(st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzz_payload_with_valid_checksum(golden, small_file, data):
+    """Corrupt payloads that pass the checksum: a clear error or an image, never a crash."""
+    _, good = small_file
+    body = bytearray(good[:-4])
+    payload_start = bitstream._FIXED.size + 8
+    n = data.draw(st.integers(1, 8))
+    for _ in range(n):
+        pos = data.draw(st.integers(payload_start, len(body) - 1))
+        body[pos] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        cut = data.draw(st.integers(payload_start, len(body)))
+        body = body[:cut]
+    try:
+        out = codec.decompress(golden, _with_crc(bytes(body)))
+    except BitstreamError:
+        return
+    assert out.shape == (64, 96, 3) and out.dtype == np.uint8
+
+
+def test_model_file_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="cannot read"):
+        FrozenModel.load(str(tmp_path / "missing.jlicm"))
+    bad = tmp_path / "bad.jlicm"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a jlic model"):
+        FrozenModel.load(str(bad))
+    raw = bytearray(open(GOLDEN_MODEL, "rb").read())
+    import io
+    import numpy as np_
+
+    with np_.load(io.BytesIO(bytes(raw))) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["y/freqs"] = arrays["y/freqs"].copy()
+    arrays["y/freqs"][0, 0] += 1
+    arrays["y/freqs"][0, 1] -= 1
+    tampered = tmp_path / "tampered.jlicm"
+    with open(tampered, "wb") as f:
+        np_.savez(f, **arrays)
+    with pytest.raises(ModelFileError, match="fingerprint"):
+        FrozenModel.load(str(tampered))

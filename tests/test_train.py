@@ -1,0 +1,138 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import PYTHON, ROOT, TRAIN_DATA
+from configs import tiny
+from jlic.train import data as data_lib
+from jlic.train.loop import ConfigError, train
+
+
+def _config(**overrides):
+    c = tiny.get_config()
+    c.model.N, c.model.M = 16, 24
+    c.data.crop, c.data.batch_size = 64, 4
+    for k, v in overrides.items():
+        node = c
+        *path, last = k.split(".")
+        for p in path:
+            node = node[p]
+        node[last] = v
+    return c
+
+
+def _image_folder(tmp_path, n=6, size=(80, 96)):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_training_lowers_the_loss(tmp_path):
+    c = _config(steps=300, log_every=50, checkpoint_every=300, learning_rate=1e-3)
+    c.data.train_dir = TRAIN_DATA
+    train(c, str(tmp_path / "wd"))
+    records = [json.loads(l) for l in open(tmp_path / "wd" / "metrics.jsonl")]
+    assert [r["step"] for r in records] == [50, 100, 150, 200, 250, 300]
+    assert records[-1]["loss"] < 0.6 * records[0]["loss"]
+    assert os.path.isdir(tmp_path / "wd" / "checkpoints" / "300")
+    assert any(f.startswith("events") for f in os.listdir(tmp_path / "wd" / "tensorboard"))
+
+
+def _train_cmd(workdir, steps, data_dir):
+    return [PYTHON, os.path.join(ROOT, "train.py"), "--config", os.path.join(ROOT, "configs/tiny.py"),
+            "--workdir", str(workdir), f"--config.steps={steps}", "--config.checkpoint_every=10",
+            "--config.log_every=10", "--config.model.N=16", "--config.model.M=24",
+            "--config.data.crop=64", "--config.data.batch_size=4",
+            f"--config.data.train_dir={data_dir}"]
+
+
+def _final_params(workdir):
+    from jlic.export import export_workdir
+
+    out = os.path.join(workdir, "final.jlicm")
+    return export_workdir(str(workdir), out, label="x").params
+
+
+def test_killed_run_resumes_to_identical_parameters(tmp_path):
+    steps = 40
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    ref = tmp_path / "ref"
+    subprocess.run(_train_cmd(ref, steps, TRAIN_DATA), check=True, env=env, cwd=ROOT,
+                   capture_output=True)
+    wd = tmp_path / "killed"
+    proc = subprocess.Popen(_train_cmd(wd, steps, TRAIN_DATA), env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = wd / "checkpoints" / "20"
+    deadline = time.time() + 300
+    while not ckpt.is_dir() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # a real kill, mid-run, without any chance to clean up
+    proc.wait()
+    done = sorted(int(d) for d in os.listdir(wd / "checkpoints") if d.isdigit())
+    assert done and done[-1] < steps, "the run finished before it could be killed"
+    subprocess.run(_train_cmd(wd, steps, TRAIN_DATA), check=True, env=env, cwd=ROOT,
+                   capture_output=True)
+    a, b = _final_params(ref), _final_params(wd)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_data_folder_errors_and_warnings(tmp_path, caplog):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(data_lib.DataError, match="no usable images"):
+        data_lib.scan_images(str(empty))
+    with pytest.raises(data_lib.DataError, match="does not exist"):
+        data_lib.scan_images(str(tmp_path / "nope"))
+    folder = _image_folder(tmp_path, size=(40, 50))
+    good = (folder / "0.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    (folder / "garbage.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with caplog.at_level("WARNING"):
+        scanned = data_lib.scan_images(str(folder), crop=64)
+    assert scanned.num_skipped == 2 and len(scanned.paths) == 6 and scanned.num_small == 6
+    assert "skipped 2 unreadable" in caplog.text and "padded" in caplog.text
+    it = data_lib.make_iterator(data_lib.make_dataset(scanned, crop=64, batch_size=2, seed=0))
+    assert next(it).shape == (2, 64, 64, 3)
+
+
+def test_grayscale_rgba_and_16bit_images_load_as_rgb(tmp_path):
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (70, 70), dtype=np.uint8)).save(tmp_path / "g.png")
+    Image.fromarray(rng.integers(0, 256, (70, 70, 4), dtype=np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(rng.integers(0, 65535, (70, 70), dtype=np.uint16)).save(tmp_path / "d.png")
+    for name in ("g.png", "a.png", "d.png"):
+        img = data_lib.load_rgb(str(tmp_path / name))
+        assert img.shape == (70, 70, 3) and img.dtype == np.uint8
+
+
+def test_config_and_workdir_errors(tmp_path):
+    c = _config()
+    del c["lmbda"]
+    with pytest.raises(ConfigError, match="lmbda"):
+        train(c, str(tmp_path / "wd"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="not writable"):
+        train(_config(), str(blocker / "wd"))
+
+
+def test_train_script_reports_bad_data_in_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = subprocess.run(_train_cmd(tmp_path / "wd", 5, empty), capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT)
+    assert res.returncode == 2
+    assert "train.py: error: no usable images" in res.stderr
+    assert "Traceback" not in res.stderr
