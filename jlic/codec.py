@@ -7,9 +7,10 @@ Data flow (encoder; the decoder repeats every step marked *):
 
     image -> [0,1] float, edge-padded to a multiple of 64 -> analyze -> y, z
     z_sym = round(z - median)                          -> z stream (table per channel)
-  * z_hat = z_sym + median -> hyper -> scale index, mean
-    y_sym = round(y - mean)                            -> y stream (table per scale index)
-  * y_hat = y_sym + mean -> synthesize -> crop -> round to uint8
+  * z_hat = z_sym + median -> hyper(z_hat, rate) -> scale index, mean, gains qv/iqv, mask
+    y_sym = round((y - mean) / qv) where mask          -> y stream (table per scale index,
+                                                          only the masked elements, raster order)
+  * y_hat = y_sym * iqv + mean where mask, else mean -> synthesize -> crop -> round to uint8
 
 The encoder computes the scale indexes from z_hat exactly as the decoder will (same function,
 same shapes), never from its own unquantized z. Grayscale images are coded as RGB with equal
@@ -28,20 +29,50 @@ from jlic.errors import BitstreamError, ImageError
 from jlic.frozen import FrozenModel
 
 
+RATE_KIND_CODES = {"none": 0, "quality": 1, "bpp": 2}
+QUALITY_RANGE = (1.0, 8.0)
+
+
 @dataclass
 class Latents:
-    """Everything the encoder derives from an image: symbols and quantized latents."""
+    """Everything the encoder derives from an image at one rate input."""
+    rate: float | None  # the rate input as coded (float32 value), None for single-rate models
     z_sym: np.ndarray  # (1, h, w, N) int32
-    y_sym: np.ndarray  # (1, 4h, 4w, M) int32
+    y_sym: np.ndarray  # (1, 4h, 4w, M) int32 (0 where not selected)
     scale_index: np.ndarray  # (1, 4h, 4w, M) int32
-    y_hat: np.ndarray  # (1, 4h, 4w, M) float32
-    estimated_bits: float  # bits the integer tables assign to z_sym and y_sym (escapes excluded)
+    mask: np.ndarray  # (1, 4h, 4w, M) bool: the elements that are coded
+    y_hat: np.ndarray  # (1, 4h, 4w, M) float32: what the decoder reconstructs
+    estimated_bits: float  # bits the integer tables assign to the coded symbols (no escapes)
+
+    @property
+    def coded_fraction(self) -> float:
+        return float(self.mask.mean())
 
 
 def _coders(model: FrozenModel):
     if not hasattr(model, "_coders"):
         model._coders = (IndexedCoder(model.z_tables), IndexedCoder(model.y_tables))
     return model._coders
+
+
+def check_rate(model: FrozenModel, rate) -> float | None:
+    """Validates the rate input for the model; returns it as the float32 value that is coded."""
+    kind = model.rate_kind
+    if kind == "none":
+        if rate is not None:
+            raise ImageError("this model has a single rate and takes no rate input")
+        return None
+    if rate is None:
+        raise ImageError(f"this model needs a rate input ({kind})")
+    value = float(np.float32(rate))
+    if not np.isfinite(value):
+        raise ImageError(f"rate input must be finite, got {rate}")
+    if kind == "quality" and not QUALITY_RANGE[0] <= value <= QUALITY_RANGE[1]:
+        raise ImageError(f"quality must be in [{QUALITY_RANGE[0]:g}, {QUALITY_RANGE[1]:g}], "
+                         f"got {rate}")
+    if kind == "bpp" and not 0.0 < value <= 64.0:
+        raise ImageError(f"bpp target must be in (0, 64], got {rate}")
+    return value
 
 
 def _as_rgb(image: np.ndarray) -> tuple[np.ndarray, int]:
@@ -71,32 +102,47 @@ def _table_bits(tables, values, index) -> float:
     return float(-np.log2(tables.freqs[index, pos] / 2.0**16).sum())
 
 
-def analyze(model: FrozenModel, image: np.ndarray) -> Latents:
+def _reconstruct(y_sym, p):
+    """The decoder's y_hat: symbols * iqv + mean where coded, the mean elsewhere (float32)."""
+    return np.where(p["mask"], y_sym.astype(np.float32) * p["iqv"] + p["mean"], p["mean"])
+
+
+def analyze(model: FrozenModel, image: np.ndarray, rate=None) -> Latents:
+    rate = check_rate(model, rate)
     rgb, _ = _as_rgb(image)
     h, w, _ = rgb.shape
     if not (1 <= h <= bitstream.MAX_SIDE and 1 <= w <= bitstream.MAX_SIDE):
         raise ImageError(f"image size {w}x{h} is outside 1..{bitstream.MAX_SIDE} per side")
-    y, z = model.analyze(_padded_float(rgb, model.downsampling))
+    y, z = model.analyze(_padded_float(rgb, model.downsampling), rate)
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(z))):
         raise ImageError("the model produced non-finite latents for this image")
     z_sym = np.round(z - model.medians).astype(np.int32)
     z_hat = z_sym.astype(np.float32) + model.medians
-    scale_index, mean = model.hyper(z_hat)
-    y_sym = np.round(y - mean).astype(np.int32)
-    y_hat = y_sym.astype(np.float32) + mean
+    p = model.hyper(z_hat, rate)
+    y_sym = np.where(p["mask"], np.round((y - p["mean"]) / p["qv"]), 0).astype(np.int32)
     bits = (_table_bits(model.z_tables, z_sym, _channel_index(z_sym.shape))
-            + _table_bits(model.y_tables, y_sym, scale_index))
-    return Latents(z_sym, y_sym, scale_index, y_hat, bits)
+            + _table_bits(model.y_tables, y_sym[p["mask"]], p["scale_index"][p["mask"]]))
+    return Latents(rate, z_sym, y_sym, p["scale_index"], p["mask"], _reconstruct(y_sym, p), bits)
 
 
-def compress(model: FrozenModel, image: np.ndarray) -> bytes:
-    """Codes a uint8 image (H, W) or (H, W, 3) into the bytes of a .jlic file."""
+def compress(model: FrozenModel, image: np.ndarray, rate=None) -> bytes:
+    """Codes a uint8 image (H, W) or (H, W, 3) into the bytes of a .jlic file.
+
+    ``rate`` is the model's rate input: None for single-rate models, the quality q in [1, 8]
+    for SCR models, the target in bpp for AFB models. It is stored in the file.
+    """
     _, channels = _as_rgb(image)
-    lat = analyze(model, image)
+    lat = analyze(model, image, rate)
+    return pack_latents(model, lat, image.shape[0], image.shape[1], channels)
+
+
+def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, channels: int) -> bytes:
     z_coder, y_coder = _coders(model)
     z_stream = z_coder.encode(lat.z_sym, _channel_index(lat.z_sym.shape))
-    y_stream = y_coder.encode(lat.y_sym, lat.scale_index)
-    header = bitstream.Header(model.fingerprint, image.shape[0], image.shape[1], channels, 0, 0.0)
+    y_stream = y_coder.encode(lat.y_sym[lat.mask], lat.scale_index[lat.mask])
+    kind = RATE_KIND_CODES[model.rate_kind]
+    header = bitstream.Header(model.fingerprint, height, width, channels, kind,
+                              0.0 if lat.rate is None else lat.rate)
     return bitstream.pack(header, [z_stream, y_stream])
 
 
@@ -107,6 +153,13 @@ def decode_latents(model: FrozenModel, data: bytes) -> tuple[bitstream.Header, n
         raise BitstreamError(
             f"file was written with model {header.fingerprint.hex()}, but the loaded model is "
             f"{model.fingerprint.hex()}; decode it with the model that wrote it")
+    if header.rate_kind != RATE_KIND_CODES[model.rate_kind]:
+        raise BitstreamError("the file's rate input does not fit the model")
+    rate = None if model.rate_kind == "none" else header.rate_value
+    try:
+        rate = check_rate(model, rate)
+    except ImageError as e:
+        raise BitstreamError(f"invalid rate input in file: {e}") from None
     d = model.downsampling
     ph, pw = -(-header.height // d), -(-header.width // d)
     z_shape = (1, ph, pw, model.z_tables.freqs.shape[0])
@@ -114,17 +167,19 @@ def decode_latents(model: FrozenModel, data: bytes) -> tuple[bitstream.Header, n
     try:
         z_sym = z_coder.decode(z_stream, _channel_index(z_shape)).reshape(z_shape)
         z_hat = z_sym.astype(np.float32) + model.medians
-        scale_index, mean = model.hyper(z_hat)
-        y_sym = y_coder.decode(y_stream, scale_index).reshape(scale_index.shape)
+        p = model.hyper(z_hat, rate)
+        y_sym = np.zeros(p["scale_index"].shape, np.int32)
+        y_sym[p["mask"]] = y_coder.decode(y_stream, p["scale_index"][p["mask"]])
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
-    return header, y_sym.astype(np.float32) + mean
+    return header, _reconstruct(y_sym, p)
 
 
 def decompress(model: FrozenModel, data: bytes) -> np.ndarray:
     """Decodes the bytes of a .jlic file to a uint8 image of the original shape."""
     header, y_hat = decode_latents(model, data)
-    x_hat = model.synthesize(y_hat)[0, : header.height, : header.width]
+    rate = None if model.rate_kind == "none" else header.rate_value
+    x_hat = model.synthesize(y_hat, rate)[0, : header.height, : header.width]
     rgb = np.round(np.clip(np.nan_to_num(x_hat), 0.0, 1.0) * 255.0).astype(np.uint8)
     if header.channels == 1:
         luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)

@@ -12,9 +12,11 @@ A model file (``.jlicm``, a NumPy ``.npz`` archive read with ``allow_pickle=Fals
 Tables are computed once by ``freeze`` and stored; loading never recomputes them and checks the
 fingerprint, so a damaged file is refused. The jitted coding functions are
 
-    analyze(x (1,H,W,3) in [0,1]) -> y, z
-    hyper(z_hat) -> (scale_index int32, mean float32), each (1,H/16,W/16,M)
-    synthesize(y_hat) -> x_hat (1,H,W,3)
+    analyze(x (1,H,W,3) in [0,1], rate) -> y, z
+    hyper(z_hat, rate) -> {scale_index, mean, qv, iqv, mask}: how each element of y is coded
+    synthesize(y_hat, rate) -> x_hat (1,H,W,3)
+
+``rate`` is the model's rate input (None, an SCR quality or an AFB bpp target), as float32.
 """
 
 from __future__ import annotations
@@ -91,10 +93,10 @@ class FrozenModel:
     def _analyze(self):
         g = self._graphdef
 
-        def f(state, x):
+        def f(state, x, rate):
             m = nnx.merge(g, state)
-            y = m.analysis(x)
-            return y, m.hyper_analysis(y)
+            y = m.analysis(x, rate)
+            return y, m.hyper_analysis(y, rate)
 
         return jax.jit(f)
 
@@ -102,27 +104,40 @@ class FrozenModel:
     def _hyper(self):
         g = self._graphdef
 
-        def f(state, z_hat):
-            scale, mean = nnx.merge(g, state).hyper_synthesis(z_hat)
-            return scale_index(scale), mean
+        def f(state, z_hat, rate):
+            p = nnx.merge(g, state).coding_params(z_hat, rate)
+            mask = p["mask"]
+            mask = jnp.ones(p["scale"].shape, bool) if mask is None else mask > 0.5
+            return {"scale_index": scale_index(p["scale"] / p["qv"]), "mean": p["mean"],
+                    "qv": p["qv"], "iqv": p["iqv"], "mask": mask}
 
         return jax.jit(f)
 
     @cached_property
     def _synthesize(self):
         g = self._graphdef
-        return jax.jit(lambda state, y_hat: nnx.merge(g, state).synthesis(y_hat))
+        return jax.jit(lambda state, y_hat, rate: nnx.merge(g, state).synthesis(y_hat, rate))
 
-    def analyze(self, x):
-        y, z = self._analyze(self._state, jnp.asarray(x, jnp.float32))
+    @property
+    def rate_kind(self) -> str:
+        """The model's rate input: "none", "quality" (SCR, in [1, 8]) or "bpp" (AFB target)."""
+        return self.model.rate_kind
+
+    def _rate(self, rate):
+        return None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)
+
+    def analyze(self, x, rate=None):
+        y, z = self._analyze(self._state, jnp.asarray(x, jnp.float32), self._rate(rate))
         return np.asarray(y), np.asarray(z)
 
-    def hyper(self, z_hat):
-        idx, mean = self._hyper(self._state, jnp.asarray(z_hat, jnp.float32))
-        return np.asarray(idx), np.asarray(mean)
+    def hyper(self, z_hat, rate=None) -> dict:
+        """z_hat -> {scale_index, mean, qv, iqv, mask} as numpy arrays (see coding_params)."""
+        out = self._hyper(self._state, jnp.asarray(z_hat, jnp.float32), self._rate(rate))
+        return {k: np.asarray(v) for k, v in out.items()}
 
-    def synthesize(self, y_hat):
-        return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32)))
+    def synthesize(self, y_hat, rate=None):
+        return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32),
+                                           self._rate(rate)))
 
     # ---- files ---------------------------------------------------------------------------
     def save(self, path: str) -> None:

@@ -6,16 +6,16 @@ Both layers compute exactly the PyTorch/CompressAI functions
     Upsample(k, s)    ==  nn.ConvTranspose2d(cin, cout, k, stride=s, padding=k // 2,
                                              output_padding=s - 1)
 
-on NHWC arrays whose spatial size is a multiple of ``s``, but never run a strided or
-dilated XLA convolution: on XLA CPU the gradients of those are up to 30x slower than
-PyTorch (see DESIGN.md). Instead
+on NHWC arrays whose spatial size is a multiple of ``s``. XLA lowers the transposed direction
+of a strided convolution (the transposed conv itself, and the input gradient of a strided conv)
+to lhs-dilated convolutions that are up to 30x slower than PyTorch on CPU (see DESIGN.md).
+jlic never runs those: the transposed direction is computed in polyphase form,
 
-    Downsample:  space-to-depth(s)  ->  stride-1 conv, T x T, s*s*cin -> cout
-    Upsample:    stride-1 conv, T x T, cin -> s*s*cout  ->  depth-to-space(s)
+    stride-1 conv, T x T, cin -> s*s*cout  ->  depth-to-space(s)
 
-where the small "polyphase" kernels are gathered from the standard kernel inside the
-forward pass, so gradients flow to the standard kernel and the stored parameters convert
-one-to-one to CompressAI weights:
+with the small kernels gathered from the standard kernel inside the traced function, and
+custom VJPs send every gradient to a fast primitive. Parameters keep the standard layouts, so
+they convert one-to-one to CompressAI weights:
 
     Downsample.kernel[ky, kx, cin, cout] == torch_conv.weight[cout, cin, ky, kx]
     Upsample.kernel[ky, kx, cin, cout]   == torch_tconv.weight[cin, cout, ky, kx]
@@ -24,6 +24,7 @@ one-to-one to CompressAI weights:
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -87,10 +88,73 @@ def depth_to_space(x: jax.Array, s: int) -> jax.Array:
     return x.reshape(b, h * s, w * s, c)
 
 
-def _conv(x, w, lo, hi, precision=None):
+def _conv(x, w, lo, hi, stride=1):
     return jax.lax.conv_general_dilated(
-        x, w.astype(x.dtype), (1, 1), ((lo, hi), (lo, hi)), dimension_numbers=_DN,
-        precision=precision)
+        x, w.astype(x.dtype), (stride, stride), ((lo, hi), (lo, hi)), dimension_numbers=_DN)
+
+
+def _strided_conv(x, w, s):
+    """k x k conv, stride s, padding k // 2: XLA's own strided convolution (fast forward)."""
+    k = w.shape[0]
+    return _conv(x, w, k // 2, k // 2, s)
+
+
+def _polyphase_transposed_conv(x, w, s):
+    """Transposed conv (scatter form, padding k // 2, output_padding s - 1) as a stride-1 conv
+    to s*s*cout channels followed by depth-to-space."""
+    k = w.shape[0]
+    index, lo, hi = _polyphase_taps(k, s, k // 2, transposed=True)
+    sub = _gather_polyphase(w, index)  # (T, T, sy, sx, ci, co)
+    t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
+    sub = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t, t, ci, s * s * co)
+    y = _conv(x, sub, lo, hi)
+    return depth_to_space(y, s) if s > 1 else y
+
+
+def _swap_io(w):
+    return w.transpose(0, 1, 3, 2)
+
+
+# The two functions below are each other's adjoint in x. Their custom VJPs route every
+# direction to the fastest XLA CPU primitive: the forward strided conv, its weight gradient,
+# and the polyphase form for the transposed direction (the lhs-dilated convolutions XLA
+# would otherwise emit are the slow ones).
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def strided_conv(x, w, s):
+    return _strided_conv(x, w, s)
+
+
+def _strided_conv_fwd(x, w, s):
+    return _strided_conv(x, w, s), (x, w)
+
+
+def _strided_conv_bwd(s, res, g):
+    x, w = res
+    dx = _polyphase_transposed_conv(g, _swap_io(w), s)
+    (dw,) = jax.vjp(lambda w_: _strided_conv(x, w_, s), w)[1](g)
+    return dx.astype(x.dtype), dw.astype(w.dtype)
+
+
+strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def transposed_conv(x, w, s):
+    return _polyphase_transposed_conv(x, w, s)
+
+
+def _transposed_conv_fwd(x, w, s):
+    return _polyphase_transposed_conv(x, w, s), (x, w)
+
+
+def _transposed_conv_bwd(s, res, g):
+    x, w = res
+    dx = _strided_conv(g, _swap_io(w), s)
+    (dv,) = jax.vjp(lambda v: _strided_conv(g, v, s), _swap_io(w))[1](x)
+    return dx.astype(x.dtype), _swap_io(dv).astype(w.dtype)
+
+
+transposed_conv.defvjp(_transposed_conv_fwd, _transposed_conv_bwd)
 
 
 def _uniform_init(key, shape, fan_in, dtype):
@@ -112,20 +176,11 @@ class Downsample(nnx.Module):
         self.bias = nnx.Param(_uniform_init(rngs.params(), (cout,), fan_in, jnp.float32))
         self.stride = stride
         self.dtype = dtype
-        self.index, self.lo, self.hi = _polyphase_taps(
-            kernel_size, stride, kernel_size // 2, transposed=False)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        s = self.stride
         x = x.astype(self.dtype)
-        if s == 1:
-            k = self.kernel.shape[0]
-            y = _conv(x, self.kernel[...], k // 2, k // 2)
-        else:
-            sub = _gather_polyphase(self.kernel[...], self.index)  # (T, T, sy, sx, ci, co)
-            t = sub.shape[0]
-            sub = sub.reshape(t, t, s * s * sub.shape[4], sub.shape[5])
-            y = _conv(space_to_depth(x, s), sub, self.lo, self.hi)
+        w = self.kernel[...].astype(self.dtype)
+        y = _strided_conv(x, w, 1) if self.stride == 1 else strided_conv(x, w, self.stride)
         return y + self.bias[...].astype(y.dtype)
 
 
@@ -142,16 +197,8 @@ class Upsample(nnx.Module):
         self.bias = nnx.Param(_uniform_init(rngs.params(), (cout,), fan_in, jnp.float32))
         self.stride = stride
         self.dtype = dtype
-        self.index, self.lo, self.hi = _polyphase_taps(
-            kernel_size, stride, kernel_size // 2, transposed=True)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        s = self.stride
         x = x.astype(self.dtype)
-        sub = _gather_polyphase(self.kernel[...], self.index)  # (T, T, sy, sx, ci, co)
-        t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
-        sub = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t, t, ci, s * s * co)
-        y = _conv(x, sub, self.lo, self.hi)
-        if s > 1:
-            y = depth_to_space(y, s)
+        y = transposed_conv(x, self.kernel[...].astype(self.dtype), self.stride)
         return y + self.bias[...].astype(y.dtype)

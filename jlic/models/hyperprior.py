@@ -13,6 +13,9 @@ NHWC arrays (CompressAI weights convert one-to-one, see ``jlic.layers.conv``)::
 In training (``training=True``) rates use y + U(-1/2, 1/2) and z + U(-1/2, 1/2) and the
 reconstruction uses straight-through rounding; at inference every quantity is rounded, so the
 returned likelihoods are the model's estimate of the coded size.
+
+Variable-rate models (SCR, AFB) subclass these and take a per-image ``rate`` array; the
+methods below all accept it so one codec path serves every model.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class ScaleHyperprior(nnx.Module):
     """Balle et al. 2018 ("bmshj2018-hyperprior"): y ~ N(0, sigma(z_hat)^2)."""
 
     downsampling = 64  # input sides are padded to a multiple of this
+    rate_kind = "none"  # single-rate model: no rate input
 
     def __init__(self, N: int = 128, M: int = 192, *, rngs: nnx.Rngs, dtype=jnp.float32):
         self.N, self.M = N, M
@@ -62,41 +66,84 @@ class ScaleHyperprior(nnx.Module):
             Downsample(N, M, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu)
         self.entropy_bottleneck = FactorizedPrior(N, rngs=rngs)
 
-    # The four transforms, each usable on its own by the codec.
-    def analysis(self, x):
+    head_layers = 2  # trailing h_s layers after the "penultimate feature" (conv, ReLU)
+
+    # ---- transforms, each usable on its own by the codec --------------------------------
+    def analysis(self, x, rate=None):
         return self.g_a(x).astype(jnp.float32)
 
-    def hyper_analysis(self, y):
+    def hyper_analysis(self, y, rate=None):
         return self.h_a(jnp.abs(y)).astype(jnp.float32)
 
-    def hyper_synthesis(self, z_hat):
-        """z_hat (B,h,w,N) -> (scale, mean), each (B,4h,4w,M) float32."""
-        scale = self.h_s(z_hat).astype(jnp.float32)
+    def hyper_features(self, z_hat, rate=None):
+        """The penultimate h_s feature map, (B,4h,4w,C)."""
+        f = z_hat
+        for layer in self.h_s.layers[: -self.head_layers]:
+            f = layer(f)
+        return f
+
+    def hyper_params(self, features):
+        """Penultimate features -> (scale, mean), each (B,4h,4w,M) float32."""
+        f = features
+        for layer in self.h_s.layers[-self.head_layers:]:
+            f = layer(f)
+        scale = f.astype(jnp.float32)
         return scale, jnp.zeros_like(scale)
 
-    def synthesis(self, y_hat):
+    def synthesis(self, y_hat, rate=None):
         return self.g_s(y_hat).astype(jnp.float32)
 
-    def __call__(self, x: jax.Array, *, rng: jax.Array | None = None,
+    def coding_params(self, z_hat, rate=None, *, mask_rng=None) -> dict:
+        """Everything that decides how y is coded, computed from z_hat (and the rate input):
+
+            scale, mean  (B,4h,4w,M)  of the Gaussian of y
+            qv, iqv      (B,1,1,M)    gain vectors: symbols round((y - mean) / qv),
+                                      reconstruction symbols * iqv + mean
+            mask         (B,4h,4w,M) or None: which elements are coded (None: all)
+
+        With ``mask_rng`` the mask is a straight-through Bernoulli sample (training).
+        """
+        scale, mean = self.hyper_params(self.hyper_features(z_hat, rate))
+        one = jnp.ones((scale.shape[0], 1, 1, scale.shape[-1]), jnp.float32)
+        return {"scale": scale, "mean": mean, "qv": one, "iqv": one, "mask": None}
+
+    # ---- training / estimation forward -----------------------------------------------------
+    def encode_hyper(self, x, rate=None, *, rng=None, training=False):
+        """x -> (y, z_hat, z_likelihoods)."""
+        y = self.analysis(x, rate)
+        z = self.hyper_analysis(y, rate)
+        eb = self.entropy_bottleneck
+        z_hat = eb.quantize(z)
+        z_for_rate = add_uniform_noise(z, rng) if training else z_hat
+        return y, z_hat, eb.likelihood(z_for_rate)
+
+    def decode_latents(self, y, z_hat, rate=None, *, rng=None, training=False):
+        """(y, z_hat) -> (x_hat, y_likelihoods); masked-out elements have likelihood 1."""
+        if training:
+            rng_noise, rng_mask = jax.random.split(rng)
+        p = self.coding_params(z_hat, rate, mask_rng=rng_mask if training else None)
+        v = (y - p["mean"]) / p["qv"]
+        v_hat = round_ste(v)
+        lik = gaussian_likelihood(add_uniform_noise(v, rng_noise) if training else v_hat,
+                                  p["scale"] / p["qv"])
+        mask = p["mask"]
+        if mask is not None:
+            lik = jnp.exp(mask * jnp.log(lik))  # rate counts only the coded elements
+            v_hat = mask * v_hat
+        y_hat = v_hat * p["iqv"] + p["mean"]
+        return self.synthesis(y_hat, rate), lik
+
+    def __call__(self, x: jax.Array, rate=None, *, rng: jax.Array | None = None,
                  training: bool = False) -> dict:
-        """x (B,H,W,3) in [0,1], H and W multiples of 16 (64 for exact coding shapes).
+        """x (B,H,W,3) in [0,1], H and W multiples of 64; ``rate`` the model's rate input
+        (None for single-rate models), one value per image.
 
         Returns {"x_hat": (B,H,W,3), "likelihoods": {"y": (B,H/16,W/16,M), "z": ...}}.
         """
-        y = self.analysis(x)
-        z = self.hyper_analysis(y)
-        eb = self.entropy_bottleneck
-        z_hat = eb.quantize(z)
-        if training:
-            rng_z, rng_y = jax.random.split(rng)
-            z_lik = eb.likelihood(add_uniform_noise(z, rng_z))
-        else:
-            z_lik = eb.likelihood(z_hat)
-        scale, mean = self.hyper_synthesis(z_hat)
-        y_hat = round_ste(y - mean) + mean
-        y_for_rate = add_uniform_noise(y, rng_y) if training else y_hat
-        y_lik = gaussian_likelihood(y_for_rate, scale, mean)
-        return {"x_hat": self.synthesis(y_hat), "likelihoods": {"y": y_lik, "z": z_lik}}
+        rng_z, rng_y = jax.random.split(rng) if training else (None, None)
+        y, z_hat, z_lik = self.encode_hyper(x, rate, rng=rng_z, training=training)
+        x_hat, y_lik = self.decode_latents(y, z_hat, rate, rng=rng_y, training=training)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
 
 class MeanScaleHyperprior(ScaleHyperprior):
@@ -114,9 +161,11 @@ class MeanScaleHyperprior(ScaleHyperprior):
             Upsample(M, M * 3 // 2, rngs=rngs, dtype=dtype), lrelu,
             Downsample(M * 3 // 2, M * 2, 3, 1, rngs=rngs, dtype=dtype))
 
-    def hyper_analysis(self, y):
+    head_layers = 1  # trailing h_s layers after the penultimate feature (conv)
+
+    def hyper_analysis(self, y, rate=None):
         return self.h_a(y).astype(jnp.float32)
 
-    def hyper_synthesis(self, z_hat):
-        params = self.h_s(z_hat).astype(jnp.float32)
+    def hyper_params(self, features):
+        params = self.h_s.layers[-1](features).astype(jnp.float32)
         return params[..., : self.M], params[..., self.M:]
