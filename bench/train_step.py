@@ -27,13 +27,14 @@ def time_jlic(args, images):
     from flax import nnx
 
     from jlic.models import build_model
+    from jlic.train.losses import rate_distortion_loss
     from jlic.train.step import init_train_state, make_train_step
 
     model = build_model("mean_scale", nnx.Rngs(0), N=args.N, M=args.M)
     tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-4))
     aux_tx = optax.adam(1e-3)
     graphdef, state = init_train_state(model, tx, aux_tx)
-    step = jax.jit(make_train_step(graphdef, tx, aux_tx, 0.013), donate_argnums=0)
+    step = jax.jit(make_train_step(graphdef, tx, aux_tx, rate_distortion_loss(0.013)), donate_argnums=0)
     x = jnp.asarray(images)
     t0 = time.perf_counter()
     state, m = step(state, x, jax.random.key(0))

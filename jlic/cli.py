@@ -1,8 +1,8 @@
 """The ``jlic`` command.
 
-    jlic compress IN.png -o OUT.jlic [--model FILE] [--verbose]
+    jlic compress IN.png -o OUT.jlic [--model FILE] [--quality Q] [--verbose]
     jlic decompress IN.jlic -o OUT.png [--model FILE]
-    jlic info FILE.jlic
+    jlic info FILE.jlic [--model FILE]
     jlic export WORKDIR -o MODEL.jlicm [--label TEXT]
 
 Errors print ``jlic: error: ...`` on one line to stderr and exit with status 1; outputs are
@@ -19,6 +19,13 @@ import time
 from jlic import xla_flags
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "assets", "default.jlicm")
+DEFAULT_QUALITY = 4.0
+
+
+def _default_fingerprint() -> bytes:
+    from jlic.frozen import FrozenModel
+
+    return FrozenModel.load(DEFAULT_MODEL).fingerprint
 
 
 def _load_model(path: str | None):
@@ -45,8 +52,15 @@ def cmd_compress(args) -> None:
     for w in warnings:
         print(f"jlic: warning: {w}", file=sys.stderr)
     model = _load_model(args.model)
+    rate = None
+    if model.rate_kind == "quality":
+        rate = args.quality if args.quality is not None else DEFAULT_QUALITY
+    elif args.quality is not None:
+        raise codec.ImageError(f"--quality needs a variable-rate (SCR) model; this model's "
+                               f"rate input is {model.rate_kind!r}")
     t0 = time.perf_counter()
-    data = codec.compress(model, image)
+    lat = codec.analyze(model, image, rate)
+    data = codec.pack_latents(model, lat, image.shape[0], image.shape[1], 1 if image.ndim == 2 else 3)
     t_enc = time.perf_counter() - t0
     atomic_write(args.output, data)
     h, w = image.shape[:2]
@@ -60,6 +74,8 @@ def cmd_compress(args) -> None:
         line = (f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp, PSNR {psnr(image, decoded):.2f} dB")
         if min(h, w) >= 161:
             line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
+        if rate is not None:
+            line += f", quality {rate:g}, {100 * lat.coded_fraction:.1f}% of y coded"
         print(line + f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)")
         if model.label:
             print(f"model: {model.label}")
@@ -79,10 +95,15 @@ def cmd_decompress(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from jlic import bitstream
+    from jlic import bitstream, codec
 
     data = _read_bytes(args.input)
     header, streams = bitstream.parse(data)
+    coded = None
+    if args.model or header.fingerprint == _default_fingerprint():
+        model = _load_model(args.model)
+        _, _, mask = codec.decode_latents(model, data, return_mask=True)
+        coded = f"{int(mask.sum())} of {mask.size} y elements ({100 * mask.mean():.1f}%)"
     pixels = header.height * header.width
     print(f"file:        {args.input}")
     print(f"size:        {len(data)} bytes, {8 * len(data) / pixels:.4f} bpp")
@@ -91,6 +112,8 @@ def cmd_info(args) -> None:
     kind = bitstream.RATE_KINDS[header.rate_kind]
     print(f"rate input:  {kind}" + ("" if kind == "none" else f" = {header.rate_value:g}"))
     print("streams:     " + ", ".join(f"{n} {len(s)} bytes" for n, s in zip(("z", "y"), streams)))
+    if coded:
+        print(f"coded:       {coded}")
 
 
 def cmd_export(args) -> None:
@@ -108,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--model", help="model file (default: the bundled model)")
+    c.add_argument("-q", "--quality", type=float,
+                   help=f"SCR quality in [1, 8], fractional allowed (default {DEFAULT_QUALITY:g})")
     c.add_argument("-v", "--verbose", action="store_true",
                    help="decode the file again and print bpp, PSNR and MS-SSIM")
     c.set_defaults(func=cmd_compress)
@@ -118,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_decompress)
     i = sub.add_parser("info", help="print the header of a .jlic file")
     i.add_argument("input")
+    i.add_argument("--model", help="also decode with this model to report the coded elements")
     i.set_defaults(func=cmd_info)
     e = sub.add_parser("export", help="training workdir -> model file")
     e.add_argument("workdir")

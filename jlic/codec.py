@@ -146,8 +146,8 @@ def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, chan
     return bitstream.pack(header, [z_stream, y_stream])
 
 
-def decode_latents(model: FrozenModel, data: bytes) -> tuple[bitstream.Header, np.ndarray]:
-    """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M))."""
+def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False):
+    """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M)[, mask])."""
     header, (z_stream, y_stream) = bitstream.parse(data, expected_streams=2)
     if header.fingerprint != model.fingerprint:
         raise BitstreamError(
@@ -172,7 +172,8 @@ def decode_latents(model: FrozenModel, data: bytes) -> tuple[bitstream.Header, n
         y_sym[p["mask"]] = y_coder.decode(y_stream, p["scale_index"][p["mask"]])
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
-    return header, _reconstruct(y_sym, p)
+    y_hat = _reconstruct(y_sym, p)
+    return (header, y_hat, p["mask"]) if return_mask else (header, y_hat)
 
 
 def decompress(model: FrozenModel, data: bytes) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Codecs built from layers and entropy models. They know nothing of files."""
 
 from jlic.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
+from jlic.models.scr import SCRMeanScale, SCRScaleHyperprior
 
-MODELS = {"scale_hyperprior": ScaleHyperprior, "mean_scale": MeanScaleHyperprior}
+MODELS = {"scale_hyperprior": ScaleHyperprior, "mean_scale": MeanScaleHyperprior,
+          "scr_scale_hyperprior": SCRScaleHyperprior, "scr_mean_scale": SCRMeanScale}
 
 
 def build_model(name: str, rngs, **kwargs):
@@ -12,4 +14,5 @@ def build_model(name: str, rngs, **kwargs):
     return MODELS[name](rngs=rngs, **kwargs)
 
 
-__all__ = ["MODELS", "MeanScaleHyperprior", "ScaleHyperprior", "build_model"]
+__all__ = ["MODELS", "MeanScaleHyperprior", "SCRMeanScale", "SCRScaleHyperprior",
+           "ScaleHyperprior", "build_model"]

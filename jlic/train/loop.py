@@ -2,7 +2,9 @@
 
     train(config, workdir) -> TrainState
 
-Auto-resumes from the latest checkpoint in ``workdir/checkpoints``; writes the config to
+Auto-resumes from the latest checkpoint in ``workdir/checkpoints``; a fresh run with
+``config.init_from`` (a workdir or model file) starts from that run's matching parameters (how
+staged recipes chain: SCR stage 2 from stage 1, AFB stage 2 from stage 1). Writes the config to
 ``workdir/config.json`` (which ``jlic export`` reads), metrics to ``metrics.jsonl`` and
 ``tensorboard/``. The step PRNG key is ``fold_in(key(config.seed), step)``.
 """
@@ -16,20 +18,24 @@ import os
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 from flax import nnx
 
+from jlic.entropy.factorized import Quantiles
 from jlic.models import build_model
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
 from jlic.train.metrics import MetricWriter
+from jlic.train.losses import make_loss
 from jlic.train.step import init_train_state, make_train_step
 
 log = logging.getLogger(__name__)
 
 REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size", "steps",
-                   "lmbda", "learning_rate", "aux_learning_rate", "grad_clip", "seed",
-                   "log_every", "checkpoint_every")
+                   "learning_rate", "aux_learning_rate", "grad_clip", "seed", "log_every",
+                   "checkpoint_every")
+LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step")}
 
 
 class ConfigError(ValueError):
@@ -37,7 +43,10 @@ class ConfigError(ValueError):
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
-    for field in REQUIRED_FIELDS:
+    loss = config.get("loss", "rd")
+    if loss not in LOSS_FIELDS:
+        raise ConfigError(f"unknown loss {loss!r}; known: {', '.join(LOSS_FIELDS)}")
+    for field in REQUIRED_FIELDS + LOSS_FIELDS[loss]:
         node = config
         for part in field.split("."):
             if part not in node:
@@ -92,9 +101,12 @@ def train(config: ml_collections.ConfigDict, workdir: str):
     if ckpt.latest_step() is not None:
         state, data_iter = ckpt.restore(state, data_iter)
         log.info("resumed from step %d", int(state.step))
+    elif config.get("init_from"):
+        state = init_from(state, tx, aux_tx, config.init_from)
     start = int(state.step)
 
-    step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, config.lmbda), donate_argnums=0)
+    step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, make_loss(config)),
+                      donate_argnums=0)
     base_key = jax.random.key(config.seed)
     writer = MetricWriter(workdir, total_steps=config.steps, initial_step=start)
     try:
@@ -112,3 +124,62 @@ def train(config: ml_collections.ConfigDict, workdir: str):
         ckpt.close()
         writer.close()
     return graphdef, state
+
+
+def load_trained(workdir: str, step: int | None = None):
+    """The model of a training workdir at its latest (or the given) checkpoint.
+
+    -> (config, model); raises ConfigError if ``workdir`` holds no run."""
+    config_path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(config_path):
+        raise ConfigError(f"{workdir!r} is not a training workdir (no config.json)")
+    with open(config_path) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    ckpt = Checkpointer(workdir)
+    try:
+        if ckpt.latest_step() is None:
+            raise ConfigError(f"{workdir!r} holds no checkpoint yet")
+        tx, aux_tx = make_optimizers(config)
+        graphdef, template = init_train_state(model_from_config(config), tx, aux_tx)
+        state = ckpt.restore_state(template, step)
+    finally:
+        ckpt.close()
+    return config, nnx.merge(graphdef, state.params, state.quantiles), int(state.step)
+
+
+def init_from(state, tx, aux_tx, source: str):
+    """Initialises every parameter whose path and shape match from another run (a workdir or
+    a .jlicm model file); the others keep their fresh initialisation. Optimizer states start
+    fresh. Logs what was copied and what is new."""
+    if os.path.isfile(source):
+        from jlic.frozen import FrozenModel
+
+        flat = FrozenModel.load(source).params
+    else:
+        _, other, _ = load_trained(source)
+        _, p, q = nnx.split(other, nnx.Param, Quantiles)
+        flat = {**_flat(p), **_flat(q)}
+    copied, fresh = [], []
+
+    def fill(tree):
+        for path, var in nnx.to_flat_state(tree):
+            key = "/".join(map(str, path))
+            if key in flat and flat[key].shape == var.get_value().shape:
+                var.set_value(jnp.asarray(flat[key]))
+                copied.append(key)
+            else:
+                fresh.append(key)
+        return tree
+
+    params, quantiles = fill(state.params), fill(state.quantiles)
+    if not copied:
+        raise ConfigError(f"init_from {source!r}: no parameter matches this model")
+    log.warning("initialised %d parameter arrays from %s; %d are new: %s", len(copied), source,
+                len(fresh), ", ".join(fresh) or "none")
+    return state.replace(params=params, quantiles=quantiles, opt_state=tx.init(params),
+                         aux_opt_state=aux_tx.init(quantiles))
+
+
+def _flat(state):
+    return {"/".join(map(str, path)): np.asarray(var.get_value())
+            for path, var in nnx.to_flat_state(state)}

@@ -1,16 +1,23 @@
-"""Rate-distortion losses. Images are in [0, 1]; rates in bits per pixel (bpp)."""
+"""Training losses. Images are in [0, 1]; rates in bits per pixel (bpp); MSE on [0, 1].
+
+Every loss has the signature ``loss_fn(model, x, rng) -> metrics`` with a scalar
+``metrics["loss"]``; ``make_loss(config)`` picks one from ``config.loss``:
+
+    "rd"   lmbda * 255^2 * MSE + bpp                  (single-rate models; CompressAI's form)
+    "scr"  sum over levels q of lambda_q * 255^2 * MSE_q + bpp_y,q + bpp_z,
+           lambda_q = lambda_max * 2^-(L - q)        (SCR; vmapped over the levels)
+"""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 
 def bits(likelihoods) -> jnp.ndarray:
     """Total bits of a pytree of likelihood arrays, per image: (B,)."""
-    import jax
-
-    leaves = jax.tree.leaves(likelihoods)
-    return sum(jnp.sum(-jnp.log2(l), axis=tuple(range(1, l.ndim))) for l in leaves)
+    return sum(jnp.sum(-jnp.log2(l), axis=tuple(range(1, l.ndim)))
+               for l in jax.tree.leaves(likelihoods))
 
 
 def psnr_from_mse(mse):
@@ -18,13 +25,56 @@ def psnr_from_mse(mse):
     return -10.0 * jnp.log10(jnp.maximum(mse, 1e-10))
 
 
-def rate_distortion_loss(out: dict, x: jnp.ndarray, lmbda: float) -> dict:
-    """loss = lmbda * 255^2 * MSE + bpp (CompressAI's convention; MSE on [0,1] images).
+def _mse(a, b):
+    return jnp.mean(jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32)))
 
-    Returns scalar metrics: loss, bpp, mse, psnr (dB).
-    """
-    num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
-    bpp = jnp.sum(bits(out["likelihoods"])) / num_pixels
-    mse = jnp.mean(jnp.square(out["x_hat"].astype(jnp.float32) - x.astype(jnp.float32)))
-    loss = lmbda * 255.0**2 * mse + bpp
-    return {"loss": loss, "bpp": bpp, "mse": mse, "psnr": psnr_from_mse(mse)}
+
+def rate_distortion_loss(lmbda: float):
+    def loss_fn(model, x, rng):
+        out = model(x, rng=rng, training=True)
+        num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
+        bpp = jnp.sum(bits(out["likelihoods"])) / num_pixels
+        mse = _mse(out["x_hat"], x)
+        return {"loss": lmbda * 255.0**2 * mse + bpp, "bpp": bpp, "mse": mse,
+                "psnr": psnr_from_mse(mse)}
+
+    return loss_fn
+
+
+def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_step: int = 0):
+    """The SCR loss over quality levels 1..L. With ``levels_per_step = k`` (0 < k < L), each
+    step uses k levels drawn uniformly without replacement (an unbiased estimate of the full
+    sum up to the factor k / L, which the loss corrects); 0 uses all L, the paper's setting."""
+    k = levels if levels_per_step in (0, levels) else levels_per_step
+
+    def loss_fn(model, x, rng):
+        rng_z, rng_levels, rng_pick = jax.random.split(rng, 3)
+        num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
+        y, z_hat, z_lik = model.encode_hyper(x, rng=rng_z, training=True)
+        bpp_z = jnp.sum(bits(z_lik)) / num_pixels
+        qs = jnp.arange(1, levels + 1, dtype=jnp.float32)
+        if k < levels:
+            qs = jax.random.choice(rng_pick, qs, (k,), replace=False)
+
+        def at_level(q, rng_q):
+            rate = jnp.full((x.shape[0],), q)
+            x_hat, y_lik = model.decode_latents(y, z_hat, rate, rng=rng_q, training=True)
+            return _mse(x_hat, x), jnp.sum(bits(y_lik)) / num_pixels
+
+        mse, bpp_y = jax.vmap(at_level)(qs, jax.random.split(rng_levels, k))
+        lambdas = lambda_max * 2.0 ** -(levels - qs)
+        per_level = lambdas * 255.0**2 * mse + bpp_y + bpp_z
+        loss = jnp.sum(per_level) * (levels / k)
+        return {"loss": loss, "bpp": jnp.mean(bpp_y) + bpp_z, "mse": jnp.mean(mse),
+                "psnr": jnp.mean(psnr_from_mse(mse)), "bpp_z": bpp_z}
+
+    return loss_fn
+
+
+def make_loss(config):
+    kind = config.get("loss", "rd")
+    if kind == "rd":
+        return rate_distortion_loss(config.lmbda)
+    if kind == "scr":
+        return scr_multilevel_loss(config.scr.lambda_max, 8, config.scr.levels_per_step)
+    raise ValueError(f"unknown loss {kind!r}; known: rd, scr")

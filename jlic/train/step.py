@@ -21,7 +21,6 @@ import optax
 from flax import nnx
 
 from jlic.entropy.factorized import Quantiles
-from jlic.train.losses import rate_distortion_loss
 
 
 @flax.struct.dataclass
@@ -52,14 +51,13 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def make_train_step(graphdef, tx, aux_tx, lmbda: float,
-                    loss_fn: Callable = rate_distortion_loss):
-    """Returns the un-jitted step; callers jit it with their shardings and donation."""
+def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
+    """Returns the un-jitted step; callers jit it with their shardings and donation.
+
+    ``loss_fn(model, batch, rng) -> metrics`` with a scalar "loss" (``jlic.train.losses``)."""
 
     def rd_loss(params, quantiles, batch, rng):
-        model = nnx.merge(graphdef, params, quantiles)
-        out = model(batch, rng=rng, training=True)
-        metrics = loss_fn(out, batch, lmbda)
+        metrics = loss_fn(nnx.merge(graphdef, params, quantiles), batch, rng)
         return metrics["loss"], metrics
 
     def aux_loss(quantiles, params):
@@ -92,13 +90,3 @@ def make_train_step(graphdef, tx, aux_tx, lmbda: float,
         return new_state, metrics
 
     return train_step
-
-
-def make_eval_step(graphdef, lmbda: float, loss_fn: Callable = rate_distortion_loss):
-    """eval_step(params, quantiles, batch) -> metrics with rounding (the coded-size estimate)."""
-
-    def eval_step(params, quantiles, batch):
-        model = nnx.merge(graphdef, params, quantiles)
-        return loss_fn(model(batch, training=False), batch, lmbda)
-
-    return eval_step

@@ -1,0 +1,16 @@
+"""SCR stage 3: the importance-map head and adjustment curves (gamma), from stage 2.
+
+    python train.py --config configs/scr/stage3.py --workdir runs/scr3 \
+        --config.init_from=runs/scr2
+
+Same loss as stage 2, rates counted only over the selected elements. For the ablation, train
+stage 2 further for the same number of steps (``--config.steps`` + the same init).
+"""
+
+from configs.scr import stage2
+
+
+def get_config():
+    c = stage2.get_config()
+    c.model.selective = True
+    return c

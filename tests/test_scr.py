@@ -1,0 +1,124 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from PIL import Image
+
+from conftest import KODAK
+from jlic import codec
+from jlic.frozen import freeze
+from jlic.models import build_model
+from jlic.models.scr import LEVELS, interpolate_levels
+from jlic.train.losses import scr_multilevel_loss
+
+
+def _kodak_crop():
+    return np.asarray(Image.open(f"{KODAK}/kodim05.png").convert("RGB"))[:128, :192]
+
+
+@pytest.fixture(scope="module", params=["scr_mean_scale", "scr_scale_hyperprior"])
+def scr_frozen(request):
+    """An untrained SCR model with gamma falling from 2 (q=1) to 1/2 (q=8), gains falling with q
+    and a spread-out importance map, so that the rate input matters as in a trained model."""
+    model = build_model(request.param, nnx.Rngs(0), N=8, M=8)
+    levels = jnp.arange(LEVELS, dtype=jnp.float32)[:, None]
+    model.log_gamma.set_value(jnp.broadcast_to(jnp.log(2.0) * (3.5 - levels) / 3.5, (LEVELS, 8)))
+    model.importance.kernel.set_value(20.0 * model.importance.kernel.get_value())
+    model.log_qv.set_value(jnp.broadcast_to(jnp.log(2.0) * (7 - levels) / 7, (LEVELS, 8)))
+    model.log_iqv.set_value(model.log_qv.get_value())
+    last = model.g_a.layers[-1]
+    last.kernel.set_value(40.0 * last.kernel.get_value())
+    return freeze(model, {"name": request.param, "N": 8, "M": 8})
+
+
+def test_interpolation_hits_levels_and_is_geometric():
+    table = jnp.log(jnp.arange(1, 17, dtype=jnp.float32).reshape(LEVELS, 2))
+    q = jnp.arange(1, LEVELS + 1, dtype=jnp.float32)
+    np.testing.assert_allclose(interpolate_levels(table, q), jnp.exp(table), rtol=1e-6)
+    mid = interpolate_levels(table, jnp.asarray([2.5]))[0]
+    np.testing.assert_allclose(mid, np.sqrt(np.exp(table[1]) * np.exp(table[2])), rtol=1e-6)
+
+
+def test_quality_is_a_per_image_array_input(scr_frozen):
+    model = scr_frozen.model
+    x = jnp.asarray(np.random.default_rng(0).random((3, 64, 64, 3), np.float32))
+    out = model(x, jnp.asarray([1.0, 4.5, 8.0]))
+    for i, q in enumerate([1.0, 4.5, 8.0]):
+        single = model(x[i: i + 1], jnp.asarray([q]))
+        np.testing.assert_allclose(out["x_hat"][i], single["x_hat"][0], atol=1e-5)
+        np.testing.assert_allclose(out["likelihoods"]["y"][i], single["likelihoods"]["y"][0],
+                                   rtol=1e-4)
+
+
+def test_test_mask_is_thresholded_adjusted_map(scr_frozen):
+    image = _kodak_crop()
+    for q in (1.0, 3.7, 8.0):
+        lat = codec.analyze(scr_frozen, image, q)
+        model = scr_frozen.model
+        z_hat = jnp.asarray(lat.z_sym.astype(np.float32) + scr_frozen.medians)
+        m_adj = model.adjusted_importance(model.hyper_features(z_hat), jnp.asarray([q]))
+        np.testing.assert_array_equal(lat.mask, np.asarray(m_adj) > 0.5)
+
+
+@pytest.mark.parametrize("q", [1.0, 2.5, 8.0])
+def test_files_round_trip_exactly_at_fractional_quality(scr_frozen, q):
+    image = _kodak_crop()
+    lat = codec.analyze(scr_frozen, image, q)
+    data = codec.compress(scr_frozen, image, q)
+    header, y_hat, mask = codec.decode_latents(scr_frozen, data, return_mask=True)
+    assert header.rate_value == np.float32(q)
+    np.testing.assert_array_equal(mask, lat.mask)
+    np.testing.assert_array_equal(y_hat, lat.y_hat)
+    # unselected elements decode to the prior mean (0 for the scale hyperprior)
+    p = scr_frozen.hyper(lat.z_sym.astype(np.float32) + scr_frozen.medians, q)
+    np.testing.assert_array_equal(y_hat[~mask], p["mean"][~mask])
+    assert 0.0 < lat.coded_fraction < 1.0
+
+
+def test_lower_quality_selects_fewer_elements_and_smaller_files(scr_frozen):
+    image = _kodak_crop()
+    qs = [1.0, 2.5, 4.0, 6.0, 8.0]
+    lats = [codec.analyze(scr_frozen, image, q) for q in qs]
+    for lo, hi in zip(lats, lats[1:]):
+        assert np.all(lo.mask <= hi.mask)  # at fixed z_hat, nested selections
+    sizes = [len(codec.compress(scr_frozen, image, q)) for q in qs]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+def test_quality_out_of_range_is_refused(scr_frozen):
+    with pytest.raises(codec.ImageError, match="quality"):
+        codec.compress(scr_frozen, _kodak_crop(), 0.5)
+    with pytest.raises(codec.ImageError, match="needs a rate input"):
+        codec.compress(scr_frozen, _kodak_crop())
+
+
+def test_training_mask_is_a_bernoulli_sample_with_straight_through_gradient():
+    model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8)
+    z_hat = jnp.asarray(np.random.default_rng(0).normal(size=(4, 4, 4, 8)).astype(np.float32))
+    q = jnp.full((4,), 3.0)
+    m_adj = model.adjusted_importance(model.hyper_features(z_hat), q)
+    masks = jnp.stack([model.coding_params(z_hat, q, mask_rng=jax.random.key(i))["mask"]
+                       for i in range(200)])
+    assert set(np.unique(np.asarray(masks))) <= {0.0, 1.0}
+    np.testing.assert_allclose(masks.mean(0), m_adj, atol=0.15)
+    g, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def total(params):
+        m = nnx.merge(g, params, rest)
+        return m.coding_params(z_hat, q, mask_rng=jax.random.key(0))["mask"].sum()
+
+    grads = jax.grad(total)(params)
+    assert float(jnp.abs(grads["log_gamma"][...]).sum()) > 0  # gamma is trained through the mask
+    assert np.all(np.isfinite(grads["log_gamma"][...]))
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_multilevel_loss_weights_levels(k):
+    model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8, selective=False)
+    x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
+    m = scr_multilevel_loss(0.2, 8, k)(model, x, jax.random.key(0))
+    assert np.isfinite(float(m["loss"])) and float(m["bpp"]) > 0
+    # the loss grows with lambda_max through the distortion term
+    bigger = scr_multilevel_loss(0.4, 8, k)(model, x, jax.random.key(0))
+    assert float(bigger["loss"]) > float(m["loss"])
