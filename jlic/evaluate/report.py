@@ -1,0 +1,91 @@
+"""Evaluation outputs: CompressAI-format JSON, per-image CSV, RD plot, BD-rate table, summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import numpy as np
+
+from jlic.evaluate.bdrate import bd_psnr, bd_rate
+from jlic.imageio import atomic_write
+
+
+def write_json(path, name, description, curve):
+    results = {k: v for k, v in curve.items()}
+    atomic_write(path, json.dumps({"name": name, "description": description,
+                                   "results": results}, indent=2).encode())
+
+
+def write_csv(path, records):
+    buf = io.StringIO()
+    fields = list(records[0].keys())
+    w = csv.DictWriter(buf, fieldnames=fields)
+    w.writeheader()
+    w.writerows(records)
+    atomic_write(path, buf.getvalue().encode())
+
+
+def bd_table(test_name, test_curve, references: dict) -> list[dict]:
+    rows = []
+    for name, ref in references.items():
+        row = {"reference": name}
+        for key, label in (("psnr-rgb", "PSNR"), ("ms-ssim-rgb", "MS-SSIM")):
+            if key not in ref or key not in test_curve:
+                continue
+            try:
+                row[f"BD-rate {label} (%)"] = bd_rate(ref["bpp"], ref[key], test_curve["bpp"],
+                                                      test_curve[key])
+                if key == "psnr-rgb":
+                    row["BD-PSNR (dB)"] = bd_psnr(ref["bpp"], ref[key], test_curve["bpp"],
+                                                  test_curve[key])
+            except ValueError:
+                row[f"BD-rate {label} (%)"] = float("nan")
+        rows.append(row)
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    if not rows:
+        return "(no rows)\n"
+    cols = []
+    for r in rows:
+        cols += [c for c in r if c not in cols]
+    fmt = lambda v: f"{v:+.2f}" if isinstance(v, float) and np.isfinite(v) else (
+        "n/a (no overlap or < 4 points)" if isinstance(v, float) else str(v))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r.get(c, float("nan"))) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def plot_rd(path, curves: dict, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, key, label in ((axes[0], "psnr-rgb", "PSNR (dB)"), (axes[1], "ms-ssim-rgb",
+                                                                 "MS-SSIM (dB: -10 log10(1-x))")):
+        for name, c in curves.items():
+            if key not in c:
+                continue
+            y = np.asarray(c[key], float)
+            if key == "ms-ssim-rgb":
+                y = -10 * np.log10(np.maximum(1 - y, 1e-10))
+            measured = not name.endswith("(published)") and "SCR on" not in name
+            ax.plot(c["bpp"], y, "o-" if measured else ".--", label=name,
+                    lw=2.2 if measured else 1.0, ms=5 if measured else 3)
+        ax.set_xlabel("bpp (from file sizes)")
+        ax.set_ylabel(label)
+        ax.set_xlim(0, 2.0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())

@@ -1,0 +1,111 @@
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import KODAK, PYTHON, ROOT, SHARED
+from jlic.evaluate.bdrate import bd_psnr, bd_rate
+from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr, ssim
+from jlic.evaluate.references import read_compressai_json, read_scr_csv
+
+
+def _pairs():
+    a = np.asarray(Image.open(os.path.join(KODAK, "kodim01.png")).convert("RGB"))
+    rng = np.random.default_rng(0)
+    noisy = np.clip(a.astype(np.int16) + rng.integers(-20, 21, a.shape), 0, 255).astype(np.uint8)
+    blurred = np.asarray(Image.fromarray(a).resize((192, 128), Image.BILINEAR)
+                         .resize((768, 512), Image.BILINEAR))
+    return a, noisy, blurred
+
+
+# Reference values from an independent implementation, pytorch_msssim 1.0.0 (float64 tensors,
+# data_range=255, its defaults: 11x11 Gaussian, sigma 1.5, standard 5-scale weights):
+#   ms_ssim(T(a), T(d), data_range=255), ssim(T(a), T(d), data_range=255)
+PYTORCH_MSSSIM = {"noisy": (0.9554426340069847, 0.7470047877868703),
+                  "blurred": (0.8042644744621107, 0.4291506556645423)}
+
+
+def test_ms_ssim_and_ssim_match_pytorch_msssim():
+    a, noisy, blurred = _pairs()
+    for name, d in (("noisy", noisy), ("blurred", blurred)):
+        ref_ms, ref_s = PYTORCH_MSSSIM[name]
+        assert ms_ssim(a, d) == pytest.approx(ref_ms, abs=1e-5)
+        assert ssim(a, d) == pytest.approx(ref_s, abs=1e-5)
+
+
+def test_ssim_matches_scikit_image():
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    a, noisy, _ = _pairs()
+    ref = skimage_metrics.structural_similarity(
+        a, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        data_range=255, channel_axis=-1)
+    assert ssim(a, noisy) == pytest.approx(ref, abs=1e-9)
+
+
+def test_identical_images_and_size_limits():
+    a, noisy, _ = _pairs()
+    assert psnr(a, a) == float("inf")
+    assert ms_ssim(a, a) == pytest.approx(1.0, abs=1e-12)
+    mse = np.mean((a.astype(float) - noisy) ** 2)
+    assert psnr(a, noisy) == pytest.approx(10 * np.log10(255**2 / mse))
+    small = a[: MIN_SIDE - 1, : MIN_SIDE - 1]
+    with pytest.raises(ValueError, match="at least 161 pixels"):
+        ms_ssim(small, small)
+    with pytest.raises(ValueError, match="differ in shape"):
+        psnr(a, a[:10])
+
+
+def test_bd_rate_known_answers():
+    rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
+    quality = 30 + 4 * np.log2(rate / 0.1)
+    # the same curve needing 10% more bits everywhere: BD-rate +10%, BD-PSNR negative
+    assert bd_rate(rate, quality, rate * 1.1, quality) == pytest.approx(10.0, abs=1e-6)
+    assert bd_rate(rate, quality, rate * 0.8, quality) == pytest.approx(-20.0, abs=1e-6)
+    assert bd_psnr(rate, quality, rate, quality + 0.5) == pytest.approx(0.5, abs=1e-9)
+    assert np.isnan(bd_rate(rate, quality, rate * 100, quality + 100))
+
+
+def test_bd_rate_of_a_published_pair():
+    """PAPERS.md: selective compression improves BD-rate by about 4% over the w/o-SC variant,
+    computed from the SCR authors' released Kodak results."""
+    curves = read_scr_csv(os.path.join(SHARED, "reference", "kodak", "scr", "scr_mse_optimized.csv"))
+    for base in ("Hyperprior", "Mean-scale"):
+        sc = curves[f"MSE-optimized SCR on {base}"]
+        wo = curves[f"MSE-optimized SCR on {base} (w/o selective compression)"]
+        value = bd_rate(wo["bpp"], wo["psnr-rgb"], sc["bpp"], sc["psnr-rgb"])
+        assert -6.0 < value < -3.0, (base, value)
+    mean = read_compressai_json(os.path.join(SHARED, "reference", "kodak", "compressai",
+                                             "compressai-mbt2018-mean_mse_cpu.json"))["mbt2018-mean"]
+    hyper = read_compressai_json(os.path.join(
+        SHARED, "reference", "kodak", "compressai",
+        "compressai-bmshj2018-hyperprior_mse_cpu.json"))["bmshj2018-hyperprior"]
+    # the mean-scale model saves bits over the scale hyperprior (Minnen 2018)
+    assert bd_rate(hyper["bpp"], hyper["psnr-rgb"], mean["bpp"], mean["psnr-rgb"]) < -3.0
+
+
+def test_eval_quick_run_writes_every_output(tmp_path):
+    data = tmp_path / "imgs"
+    data.mkdir()
+    for name in ("kodim01.png", "kodim02.png"):
+        img = Image.open(os.path.join(KODAK, name)).convert("RGB")
+        img.crop((0, 0, 256, 192)).save(data / name)
+    out = tmp_path / "out"
+    res = subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--model",
+                          os.path.join(ROOT, "jlic", "assets", "default.jlicm"), "--data", str(data),
+                          "--out", str(out), "--quick", "--no-progress"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    for f in ("default.json", "jpeg.json", "webp.json", "per_image.csv", "rd.png", "bd_rate.md",
+              "summary.md"):
+        assert (out / f).is_file(), f
+    result = json.loads((out / "default.json").read_text())
+    assert set(result) == {"name", "description", "results"}
+    bpp = result["results"]["bpp"][0]
+    rows = (out / "per_image.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 + 2 * 2 * 4  # header, 2 images x 1 rate, 2 x 4 JPEG and WebP
+    sizes = [int(r.split(",")[3]) for r in rows[1:3]]
+    assert bpp == pytest.approx(np.mean([8 * s / (256 * 192) for s in sizes]))
+    assert "python eval.py" in (out / "summary.md").read_text()
