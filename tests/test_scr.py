@@ -73,7 +73,7 @@ def test_files_round_trip_exactly_at_fractional_quality(scr_frozen, q):
     # unselected elements decode to the prior mean (0 for the scale hyperprior)
     p = scr_frozen.hyper(lat.z_sym.astype(np.float32) + scr_frozen.medians, q)
     np.testing.assert_array_equal(y_hat[~mask], p["mean"][~mask])
-    assert 0.0 < lat.coded_fraction < 1.0
+    assert lat.coded_fraction < 1.0 and (q == 1.0 or lat.coded_fraction > 0.0)
 
 
 def test_lower_quality_selects_fewer_elements_and_smaller_files(scr_frozen):
@@ -101,7 +101,9 @@ def test_training_mask_is_a_bernoulli_sample_with_straight_through_gradient():
     masks = jnp.stack([model.coding_params(z_hat, q, mask_rng=jax.random.key(i))["mask"]
                        for i in range(200)])
     assert set(np.unique(np.asarray(masks))) <= {0.0, 1.0}
-    np.testing.assert_allclose(masks.mean(0), m_adj, atol=0.15)
+    freq = np.asarray(masks.mean(0))
+    assert abs(freq.mean() - float(m_adj.mean())) < 0.01  # 8192 x 200 samples
+    assert np.abs(freq - np.asarray(m_adj)).max() < 0.25  # each element: > 7 sigma
     g, params, rest = nnx.split(model, nnx.Param, ...)
 
     def total(params):

@@ -15,7 +15,8 @@ from configs import tiny
 
 def get_config():
     c = tiny.get_config()
-    c.model = ml_collections.ConfigDict(dict(name="mean_scale", N=64, M=96))
+    c.model = ml_collections.ConfigDict(dict(name="mean_scale", N=64, M=96,
+                                                  eb_filters=(3, 3, 3)))
     c.loss = "rd"
     c.lmbda = 0.2
     c.steps = 2000

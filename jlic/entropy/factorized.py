@@ -31,7 +31,7 @@ class Quantiles(nnx.Variable):
 class FactorizedPrior(nnx.Module):
     """Per-channel learned density over z of shape (B, h, w, C)."""
 
-    def __init__(self, channels: int, *, filters=(3, 3, 3), init_scale: float = 10.0,
+    def __init__(self, channels: int, *, filters=(3, 3, 3, 3), init_scale: float = 10.0,
                  tail_mass: float = 1e-9, rngs: nnx.Rngs):
         self.channels = channels
         self.tail_mass = tail_mass

@@ -1,7 +1,8 @@
 """Hyperprior codecs: Balle 2018 scale hyperprior and Minnen 2018 mean-scale hyperprior.
 
 The architectures are CompressAI's ``bmshj2018-hyperprior`` and ``mbt2018-mean`` exactly, with
-NHWC arrays (CompressAI weights convert one-to-one, see ``jlic.layers.conv``)::
+NHWC arrays (CompressAI weights convert one-to-one, see ``jlic.compressai_weights``); the
+factorized prior has CompressAI's four hidden layers of 3 unless ``eb_filters`` says otherwise::
 
     x (B,H,W,3) in [0,1]
       -> g_a -> y (B,H/16,W/16,M) -> h_a -> z (B,H/64,W/64,N)
@@ -52,7 +53,8 @@ class ScaleHyperprior(nnx.Module):
     downsampling = 64  # input sides are padded to a multiple of this
     rate_kind = "none"  # single-rate model: no rate input
 
-    def __init__(self, N: int = 128, M: int = 192, *, rngs: nnx.Rngs, dtype=jnp.float32):
+    def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
+                 rngs: nnx.Rngs, dtype=jnp.float32):
         self.N, self.M = N, M
         self.g_a = _analysis(N, M, rngs, dtype)
         self.g_s = _synthesis(N, M, rngs, dtype)
@@ -64,7 +66,7 @@ class ScaleHyperprior(nnx.Module):
             Upsample(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
             Upsample(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
             Downsample(N, M, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu)
-        self.entropy_bottleneck = FactorizedPrior(N, rngs=rngs)
+        self.entropy_bottleneck = FactorizedPrior(N, filters=tuple(eb_filters), rngs=rngs)
 
     head_layers = 2  # trailing h_s layers after the "penultimate feature" (conv, ReLU)
 
@@ -149,8 +151,9 @@ class ScaleHyperprior(nnx.Module):
 class MeanScaleHyperprior(ScaleHyperprior):
     """Minnen et al. 2018 without context ("mbt2018-mean"): y ~ N(mu(z_hat), sigma(z_hat)^2)."""
 
-    def __init__(self, N: int = 128, M: int = 192, *, rngs: nnx.Rngs, dtype=jnp.float32):
-        super().__init__(N, M, rngs=rngs, dtype=dtype)
+    def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
+                 rngs: nnx.Rngs, dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, rngs=rngs, dtype=dtype)
         lrelu = jax.nn.leaky_relu
         self.h_a = nnx.Sequential(
             Downsample(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,
