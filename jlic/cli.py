@@ -1,6 +1,7 @@
 """The ``jlic`` command.
 
-    jlic compress IN.png -o OUT.jlic [--model FILE] [--quality Q] [--verbose]
+    jlic compress IN.png -o OUT.jlic [--model FILE] [--quality Q | --bpp X [--bpp-strict]
+                  [--open-loop]] [--verbose]
     jlic decompress IN.jlic -o OUT.png [--model FILE]
     jlic info FILE.jlic [--model FILE]
     jlic export WORKDIR -o MODEL.jlicm [--label TEXT]
@@ -52,35 +53,59 @@ def cmd_compress(args) -> None:
     for w in warnings:
         print(f"jlic: warning: {w}", file=sys.stderr)
     model = _load_model(args.model)
-    rate = None
-    if model.rate_kind == "quality":
-        rate = args.quality if args.quality is not None else DEFAULT_QUALITY
-    elif args.quality is not None:
-        raise codec.ImageError(f"--quality needs a variable-rate (SCR) model; this model's "
-                               f"rate input is {model.rate_kind!r}")
+    kind = model.rate_kind
+    if args.quality is not None and kind != "quality":
+        raise codec.ImageError(f"--quality needs an SCR model; this model's rate input is {kind!r}")
+    if args.bpp is None and (args.bpp_strict or args.open_loop):
+        raise codec.ImageError("--bpp-strict and --open-loop go with --bpp")
+    if args.bpp is not None and args.quality is not None:
+        raise codec.ImageError("give either --quality or --bpp, not both")
     t0 = time.perf_counter()
-    lat = codec.analyze(model, image, rate)
-    data = codec.pack_latents(model, lat, image.shape[0], image.shape[1], 1 if image.ndim == 2 else 3)
+    search = None
+    if args.bpp is not None and args.open_loop:
+        if kind != "bpp":
+            raise codec.ImageError("--open-loop needs an AFB model (its rate input is the target)")
+        data = codec.Encoder(model, image).encode(args.bpp)
+        rate = args.bpp
+    elif args.bpp is not None:
+        from jlic.rate_control import compress_to_bpp
+
+        search = compress_to_bpp(model, image, args.bpp, strict=args.bpp_strict)
+        data, rate = search.data, search.rate
+        if not search.reachable:
+            print(f"jlic: warning: {args.bpp:g} bpp is outside this model's range for this "
+                  f"image; wrote the nearest achievable size, {search.bpp:.4f} bpp",
+                  file=sys.stderr)
+    else:
+        rate = {"quality": args.quality or DEFAULT_QUALITY, "bpp": None, "none": None}[kind]
+        if kind == "bpp":
+            raise codec.ImageError("this AFB model needs --bpp (add --open-loop for one pass)")
+        data = codec.Encoder(model, image).encode(rate)
     t_enc = time.perf_counter() - t0
     atomic_write(args.output, data)
     h, w = image.shape[:2]
     bpp = 8 * len(data) / (h * w)
+    line = f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp"
+    if rate is not None:
+        line += f", {'quality' if kind == 'quality' else 'target'} {rate:g}"
+    if search is not None:
+        line += f" ({search.probes} probes for {args.bpp:g} bpp)"
     if args.verbose:
-        from jlic.evaluate.metrics import ms_ssim, psnr
+        from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr
 
         t0 = time.perf_counter()
+        header, _, mask = codec.decode_latents(model, data, return_mask=True)
         decoded = codec.decompress(model, data)
         t_dec = time.perf_counter() - t0
-        line = (f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp, PSNR {psnr(image, decoded):.2f} dB")
-        if min(h, w) >= 161:
+        line += f", PSNR {psnr(image, decoded):.2f} dB"
+        if min(h, w) >= MIN_SIDE:
             line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
-        if rate is not None:
-            line += f", quality {rate:g}, {100 * lat.coded_fraction:.1f}% of y coded"
-        print(line + f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)")
+        if kind == "quality":
+            line += f", {100 * mask.mean():.1f}% of y coded"
+        line += f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)"
         if model.label:
-            print(f"model: {model.label}")
-    else:
-        print(f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp")
+            line += f"\nmodel: {model.label}"
+    print(line)
 
 
 def cmd_decompress(args) -> None:
@@ -133,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", help="model file (default: the bundled model)")
     c.add_argument("-q", "--quality", type=float,
                    help=f"SCR quality in [1, 8], fractional allowed (default {DEFAULT_QUALITY:g})")
+    c.add_argument("--bpp", type=float, help="target size in bits per pixel: searches the "
+                   "model's rate input until the file is within 1%% of it")
+    c.add_argument("--bpp-strict", action="store_true",
+                   help="with --bpp: never exceed the target")
+    c.add_argument("--open-loop", action="store_true",
+                   help="with --bpp and an AFB model: one pass at target B, no search")
     c.add_argument("-v", "--verbose", action="store_true",
                    help="decode the file again and print bpp, PSNR and MS-SSIM")
     c.set_defaults(func=cmd_compress)

@@ -107,15 +107,45 @@ def _reconstruct(y_sym, p):
     return np.where(p["mask"], y_sym.astype(np.float32) * p["iqv"] + p["mean"], p["mean"])
 
 
+class Encoder:
+    """Encodes one image at any number of rate inputs. For models whose analysis does not
+    depend on the rate input (single-rate, SCR), y and z are computed once."""
+
+    def __init__(self, model: FrozenModel, image: np.ndarray):
+        rgb, self.channels = _as_rgb(image)
+        self.height, self.width, _ = rgb.shape
+        if not (1 <= self.height <= bitstream.MAX_SIDE and 1 <= self.width <= bitstream.MAX_SIDE):
+            raise ImageError(f"image size {self.width}x{self.height} is outside "
+                             f"1..{bitstream.MAX_SIDE} per side")
+        self.model = model
+        self.x = _padded_float(rgb, model.downsampling)
+        self._yz = None
+
+    def latents(self, rate=None) -> Latents:
+        rate = check_rate(self.model, rate)
+        if self.model.rate_kind == "bpp" or self._yz is None:
+            y, z = self.model.analyze(self.x, rate)
+            if not (np.all(np.isfinite(y)) and np.all(np.isfinite(z))):
+                raise ImageError("the model produced non-finite latents for this image")
+            if self.model.rate_kind != "bpp":
+                self._yz = (y, z)
+        else:
+            y, z = self._yz
+        return _quantize(self.model, y, z, rate)
+
+    def encode(self, rate=None) -> bytes:
+        return pack_latents(self.model, self.latents(rate), self.height, self.width,
+                            self.channels)
+
+    def estimated_bpp(self, rate=None) -> float:
+        return self.latents(rate).estimated_bits / (self.height * self.width)
+
+
 def analyze(model: FrozenModel, image: np.ndarray, rate=None) -> Latents:
-    rate = check_rate(model, rate)
-    rgb, _ = _as_rgb(image)
-    h, w, _ = rgb.shape
-    if not (1 <= h <= bitstream.MAX_SIDE and 1 <= w <= bitstream.MAX_SIDE):
-        raise ImageError(f"image size {w}x{h} is outside 1..{bitstream.MAX_SIDE} per side")
-    y, z = model.analyze(_padded_float(rgb, model.downsampling), rate)
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(z))):
-        raise ImageError("the model produced non-finite latents for this image")
+    return Encoder(model, image).latents(rate)
+
+
+def _quantize(model: FrozenModel, y, z, rate) -> Latents:
     z_sym = np.round(z - model.medians).astype(np.int32)
     z_hat = z_sym.astype(np.float32) + model.medians
     p = model.hyper(z_hat, rate)
@@ -131,9 +161,7 @@ def compress(model: FrozenModel, image: np.ndarray, rate=None) -> bytes:
     ``rate`` is the model's rate input: None for single-rate models, the quality q in [1, 8]
     for SCR models, the target in bpp for AFB models. It is stored in the file.
     """
-    _, channels = _as_rgb(image)
-    lat = analyze(model, image, rate)
-    return pack_latents(model, lat, image.shape[0], image.shape[1], channels)
+    return Encoder(model, image).encode(rate)
 
 
 def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, channels: int) -> bytes:

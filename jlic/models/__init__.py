@@ -1,10 +1,12 @@
 """Codecs built from layers and entropy models. They know nothing of files."""
 
+from jlic.models.afb import AFBMeanScale
 from jlic.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
 from jlic.models.scr import SCRMeanScale, SCRScaleHyperprior
 
 MODELS = {"scale_hyperprior": ScaleHyperprior, "mean_scale": MeanScaleHyperprior,
-          "scr_scale_hyperprior": SCRScaleHyperprior, "scr_mean_scale": SCRMeanScale}
+          "scr_scale_hyperprior": SCRScaleHyperprior, "scr_mean_scale": SCRMeanScale,
+          "afb_mean_scale": AFBMeanScale}
 
 
 def build_model(name: str, rngs, **kwargs):
@@ -14,5 +16,5 @@ def build_model(name: str, rngs, **kwargs):
     return MODELS[name](rngs=rngs, **kwargs)
 
 
-__all__ = ["MODELS", "MeanScaleHyperprior", "SCRMeanScale", "SCRScaleHyperprior",
+__all__ = ["MODELS", "AFBMeanScale", "MeanScaleHyperprior", "SCRMeanScale", "SCRScaleHyperprior",
            "ScaleHyperprior", "build_model"]

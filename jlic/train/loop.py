@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size", "steps",
                    "learning_rate", "aux_learning_rate", "grad_clip", "seed", "log_every",
                    "checkpoint_every")
-LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step")}
+LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step"),
+               "afb": ("afb.lmbda", "afb.rate_weight", "model.rate_range")}
 
 
 class ConfigError(ValueError):

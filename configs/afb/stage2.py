@@ -1,0 +1,28 @@
+"""AFB stage 2: insert the ten rate-conditioned attention blocks into a stage-1 mean-scale model
+and fine-tune with the rate-aware loss.
+
+    python train.py --config configs/afb/stage2.py --workdir runs/afb2 \
+        --config.init_from=runs/scr1
+
+Stage 1 is any single-rate mean-scale run at a high rate; the paper uses lambda = 8192 on its MSE
+(about CompressAI's 0.13); ``configs/scr/stage1.py`` (lambda 0.2) serves both methods. Loss:
+rate_weight * mean_i (BPF_i - B_i)^2 + lmbda * 255^2 * MSE with per-image targets spanning
+``model.rate_range`` (bpp). Paper: c = 192, 50k ImageNet images, Adam 1e-4, batch 8 of 256x256;
+this default is the reduced CPU budget of BENCHMARKS.md (N=64, M=96, 128x128 crops).
+"""
+
+import ml_collections
+
+from configs.scr import stage1
+
+
+def get_config():
+    c = stage1.get_config()
+    c.model = ml_collections.ConfigDict(dict(
+        name="afb_mean_scale", N=64, M=96, hidden=0, rate_range=(0.15, 1.35),
+        eb_filters=(3, 3, 3)))
+    c.loss = "afb"
+    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0035, rate_weight=10.0))
+    c.steps = 1500
+    c.learning_rate = 1e-4
+    return c

@@ -1,0 +1,89 @@
+"""Rate-controllable codec with rate-conditioned channel attention (AFB; Xie et al., PMLR 2025).
+
+The mean-scale hyperprior with ten ``RateAttention`` blocks that take the target rate B (bpp,
+one value per image) and nothing else does::
+
+    g_a:  conv GDN [A] conv GDN [A] conv GDN [A] conv          -> y
+    h_a:  conv lrelu [A] conv lrelu [A] conv                    -> z
+    h_s:  deconv lrelu [A] deconv lrelu [A] conv                -> scale, mean
+    g_s:  deconv IGDN [A] deconv IGDN [A] deconv IGDN [A] deconv -> x_hat
+
+([A] = an AFB: 3 in the encoder, 2 in the hyper-encoder, 2 in the hyper-decoder, 3 in the
+decoder.) The base layers keep the mean-scale model's parameter paths, so stage 2 starts from a
+stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the identity.
+
+Rate unit: the API (``rate``, files, ``--bpp``) uses bits per pixel. The paper's loss is in bits
+per latent feature (BPF); ``bpp_to_bpf`` converts, in one place.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jlic.layers import GDN
+from jlic.layers.attention import RateAttention
+from jlic.models.hyperprior import MeanScaleHyperprior
+
+
+def bpp_to_bpf(bpp, M: int):
+    """Bits per pixel -> bits per latent feature: y has M features per 16x16 pixels."""
+    return bpp * 256.0 / M
+
+
+def _attention_points(seq) -> list[int]:
+    """Indices of the GDN layers and activation functions of a Sequential."""
+    return [i for i, layer in enumerate(seq.layers) if isinstance(layer, GDN) or not
+            isinstance(layer, nnx.Module)]
+
+
+def _run(seq, blocks, x, rate):
+    points = _attention_points(seq)
+    for i, layer in enumerate(seq.layers):
+        x = layer(x)
+        if i in points:
+            x = blocks[points.index(i)](x, rate)
+    return x
+
+
+class AFBMeanScale(MeanScaleHyperprior):
+    rate_kind = "bpp"
+
+    def __init__(self, N: int = 192, M: int = 192, *, hidden: int | None = None,
+                 rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), rngs: nnx.Rngs,
+                 dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, rngs=rngs, dtype=dtype)
+        self.rate_range = tuple(float(r) for r in rate_range)  # trained targets, bpp
+
+        def blocks(seq):
+            chans = []
+            for i in _attention_points(seq):
+                layer = seq.layers[i - 1]  # the conv before the GDN / activation
+                chans.append(layer.kernel.shape[-1])
+            return nnx.List([RateAttention(c, hidden, rngs=rngs) for c in chans])
+
+        self.afb_g_a = blocks(self.g_a)
+        self.afb_h_a = blocks(self.h_a)
+        self.afb_h_s = blocks(self.h_s)
+        self.afb_g_s = blocks(self.g_s)
+
+    def _rate(self, rate, batch):
+        if rate is None:
+            raise ValueError("AFB models need a target rate (bpp) per image")
+        return jnp.broadcast_to(jnp.asarray(rate, jnp.float32).reshape(-1), (batch,))
+
+    def analysis(self, x, rate=None):
+        return _run(self.g_a, self.afb_g_a, x, self._rate(rate, x.shape[0])).astype(jnp.float32)
+
+    def hyper_analysis(self, y, rate=None):
+        return _run(self.h_a, self.afb_h_a, y, self._rate(rate, y.shape[0])).astype(jnp.float32)
+
+    def hyper_features(self, z_hat, rate=None):
+        rate = self._rate(rate, z_hat.shape[0])
+        trunk = nnx.Sequential(*self.h_s.layers[: -self.head_layers])
+        return _run(trunk, self.afb_h_s, z_hat, rate)
+
+    def synthesis(self, y_hat, rate=None):
+        return _run(self.g_s, self.afb_g_s, y_hat, self._rate(rate, y_hat.shape[0])).astype(
+            jnp.float32)

@@ -1,0 +1,127 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from PIL import Image
+
+from conftest import KODAK
+from jlic import codec
+from jlic.errors import ImageError
+from jlic.frozen import freeze
+from jlic.layers.attention import RateAttention
+from jlic.models import build_model
+from jlic.models.scr import LEVELS
+from jlic.rate_control import compress_to_bpp
+from jlic.train.losses import afb_rate_loss
+
+
+def _image():
+    return np.asarray(Image.open(f"{KODAK}/kodim05.png").convert("RGB"))[:256, :384]
+
+
+def _perturbed_afb(seed=0):
+    """An AFB model whose attention MLPs are non-zero, as after training."""
+    model = build_model("afb_mean_scale", nnx.Rngs(seed), N=8, M=12, rate_range=(0.1, 2.0))
+    rng = np.random.default_rng(seed)
+    for blocks in (model.afb_g_a, model.afb_h_a, model.afb_h_s, model.afb_g_s):
+        for b in blocks:
+            k = b.fc2.kernel.get_value()
+            b.fc2.kernel.set_value(jnp.asarray(rng.normal(size=k.shape).astype(np.float32)))
+            k = b.fc1.kernel.get_value()
+            b.fc1.kernel.set_value(k.at[-1].set(3.0))  # a strong dependence on the rate input
+    last = model.g_a.layers[-1]
+    last.kernel.set_value(40.0 * last.kernel.get_value())
+    return model
+
+
+def test_excitation_responds_to_rate_only_when_the_mlp_is_nonzero():
+    block = RateAttention(8, rngs=nnx.Rngs(0))
+    f = jnp.asarray(np.random.default_rng(0).normal(size=(2, 4, 4, 8)).astype(np.float32))
+    a1, a2 = block.excitation(f, jnp.asarray([0.2, 0.2])), block.excitation(f, jnp.asarray([1.2, 1.2]))
+    np.testing.assert_array_equal(a1, a2)  # all-zero last layer: identity for every rate
+    np.testing.assert_array_equal(block(f, jnp.asarray([0.5, 0.5])), f)
+    trained = _perturbed_afb().afb_g_a[0]
+    f = jnp.asarray(np.random.default_rng(1).normal(size=(2, 4, 4, 8)).astype(np.float32))
+    b1 = trained.excitation(f, jnp.asarray([0.2, 0.2]))
+    b2 = trained.excitation(f, jnp.asarray([1.2, 1.2]))
+    assert float(jnp.abs(b1 - b2).max()) > 1e-2
+
+
+def test_ten_blocks_and_per_image_rate():
+    model = _perturbed_afb()
+    assert [len(model.afb_g_a), len(model.afb_h_a), len(model.afb_h_s), len(model.afb_g_s)] == [3, 2, 2, 3]
+    x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
+    out = model(x, jnp.asarray([0.2, 1.5]))
+    for i, b in enumerate([0.2, 1.5]):
+        single = model(x[i: i + 1], jnp.asarray([b]))
+        np.testing.assert_allclose(out["x_hat"][i], single["x_hat"][0], atol=1e-5)
+
+
+def test_afb_loss_targets_span_the_range_and_penalise_misses():
+    model = build_model("afb_mean_scale", nnx.Rngs(0), N=8, M=12)
+    x = jnp.asarray(np.random.default_rng(0).random((4, 64, 64, 3), np.float32))
+    low = afb_rate_loss(0.0, 1.0, (0.01, 0.02), 12)(model, x, jax.random.key(0))
+    high = afb_rate_loss(0.0, 1.0, (8.0, 9.0), 12)(model, x, jax.random.key(0))
+    # the untrained model codes at a few bpp: far targets cost more than near ones
+    near = afb_rate_loss(0.0, 1.0, (float(low["bpp"]),) * 2, 12)(model, x, jax.random.key(0))
+    assert float(near["loss"]) < min(float(low["loss"]), float(high["loss"]))
+
+
+@pytest.fixture(scope="module")
+def afb_frozen():
+    """A perturbed AFB model whose rate grows with B, as a trained one does (the random MLPs
+    fix the direction, so the rate input's weight is negated if needed)."""
+    cfg = {"name": "afb_mean_scale", "N": 8, "M": 12, "rate_range": [0.1, 2.0]}
+    model = _perturbed_afb()
+    frozen = freeze(model, cfg)
+    enc = codec.Encoder(frozen, _image())
+    if len(enc.encode(0.1)) > len(enc.encode(2.0)):
+        for blocks in (model.afb_g_a, model.afb_h_a, model.afb_h_s, model.afb_g_s):
+            for b in blocks:
+                k = b.fc1.kernel.get_value()
+                b.fc1.kernel.set_value(k.at[-1].set(-k[-1]))
+        frozen = freeze(model, cfg)
+    return frozen
+
+
+@pytest.fixture(scope="module")
+def scr_frozen():
+    model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8)
+    levels = jnp.arange(LEVELS, dtype=jnp.float32)[:, None]
+    model.log_qv.set_value(jnp.broadcast_to(jnp.log(4.0) * (7 - levels) / 7, (LEVELS, 8)))
+    model.log_iqv.set_value(model.log_qv.get_value())
+    spread = jnp.linspace(0.5, 1.5, 8)[None, :]  # channels differ, as in a trained model
+    model.log_gamma.set_value(jnp.log(2.0) * (3.5 - levels) / 3.5 * spread)
+    model.importance.kernel.set_value(3.0 * model.importance.kernel.get_value())
+    head = model.h_s.layers[-1]  # scales that vary over the image, as in a trained model
+    head.kernel.set_value(20.0 * head.kernel.get_value())
+    last = model.g_a.layers[-1]
+    last.kernel.set_value(40.0 * last.kernel.get_value())
+    return freeze(model, {"name": "scr_mean_scale", "N": 8, "M": 8})
+
+
+@pytest.mark.parametrize("which", ["afb", "scr"])
+def test_closed_loop_lands_on_target_and_decodes_exactly(which, afb_frozen, scr_frozen):
+    model = afb_frozen if which == "afb" else scr_frozen
+    image = _image()
+    enc = codec.Encoder(model, image)
+    lo, hi = (0.1, 2.0) if which == "afb" else (1.0, 8.0)
+    b_lo = 8 * len(enc.encode(lo)) / image[..., 0].size
+    b_hi = 8 * len(enc.encode(hi)) / image[..., 0].size
+    assert b_lo < b_hi
+    for t in np.linspace(0.2, 0.8, 4):
+        target = b_lo + t * (b_hi - b_lo)
+        res = compress_to_bpp(model, image, target)
+        assert res.reachable and abs(res.bpp - target) <= 0.01 * target, (target, res.history)
+        strict = compress_to_bpp(model, image, target, strict=True)
+        assert strict.bpp <= target
+        for r in (res, strict):
+            header, y_hat = codec.decode_latents(model, r.data)
+            assert header.rate_value == np.float32(r.rate)
+            np.testing.assert_array_equal(y_hat, enc.latents(r.rate).y_hat)
+    # outside the range: the nearest achievable size, reported; strict below the minimum fails
+    res = compress_to_bpp(model, image, 10 * b_hi)
+    assert not res.reachable and res.bpp == pytest.approx(b_hi)
+    with pytest.raises(ImageError, match="cannot reach"):
+        compress_to_bpp(model, image, b_lo / 10, strict=True)
