@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ import ml_collections
 import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jlic.entropy.factorized import Quantiles
 from jlic.models import build_model
@@ -62,7 +64,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 def prepare_workdir(workdir: str) -> None:
     try:
         os.makedirs(workdir, exist_ok=True)
-        probe = os.path.join(workdir, ".write_test")
+        probe = os.path.join(workdir, f".write_test_{os.getpid()}")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)
@@ -70,9 +72,9 @@ def prepare_workdir(workdir: str) -> None:
         raise ConfigError(f"workdir {workdir!r} is not writable: {e.strerror or e}") from None
 
 
-def model_from_config(config, seed: int = 0) -> nnx.Module:
+def model_from_config(config, seed: int = 0, dtype=jnp.float32) -> nnx.Module:
     kwargs = {k: v for k, v in config.model.items() if k != "name"}
-    return build_model(config.model.name, nnx.Rngs(seed), **kwargs)
+    return build_model(config.model.name, nnx.Rngs(seed), dtype=dtype, **kwargs)
 
 
 def make_optimizers(config):
@@ -82,45 +84,88 @@ def make_optimizers(config):
     return tx, optax.adam(config.aux_learning_rate)
 
 
+class _StopRequest:
+    """Set by SIGTERM/SIGINT: the loop saves a checkpoint after the current step and returns."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum, frame):
+        self.requested = True
+
+
 def train(config: ml_collections.ConfigDict, workdir: str):
+    """Trains on every device of every process (data parallel over mesh axis "data").
+
+    ``config.data.batch_size`` is the global batch: it must divide by the device count; each
+    process loads its own shard of the images and its part of each batch.
+    """
     validate_config(config)
+    n_dev, n_proc, pid = jax.device_count(), jax.process_count(), jax.process_index()
+    if config.data.batch_size % n_dev:
+        raise ConfigError(f"data.batch_size = {config.data.batch_size} must be a multiple of the "
+                          f"number of devices ({n_dev})")
     prepare_workdir(workdir)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        f.write(config.to_json(indent=2))
+    if pid == 0:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json(indent=2))
 
     folder = data_lib.scan_images(config.data.train_dir, config.data.crop)
     dataset = data_lib.make_dataset(folder, crop=config.data.crop,
-                                    batch_size=config.data.batch_size, seed=config.seed)
+                                    batch_size=config.data.batch_size // n_proc,
+                                    seed=config.seed, shard_index=pid, shard_count=n_proc)
+    with open(os.path.join(workdir, f"data_shard_{pid}_of_{n_proc}.json"), "w") as f:
+        json.dump(list(folder.paths[pid::n_proc]), f)  # the images this process reads
     data_iter = data_lib.make_iterator(dataset, config.data.get("num_threads", 2))
 
-    model = model_from_config(config, config.seed)
+    dtype = jnp.dtype(config.get("compute_dtype", "float32"))
+    model = model_from_config(config, config.seed, dtype)
     tx, aux_tx = make_optimizers(config)
     graphdef, state = init_train_state(model, tx, aux_tx)
     del model
 
+    # Data parallel: batch sharded over "data", everything else replicated. For models too
+    # large to replicate, give params/opt_state a PartitionSpec over a second mesh axis here.
+    mesh = jax.make_mesh((n_dev,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    replicated = NamedSharding(mesh, P())
+    batch_sharding = NamedSharding(mesh, P("data"))
+    state = jax.device_put(state, replicated)
+
     ckpt = Checkpointer(workdir)
-    if ckpt.latest_step() is not None:
+    if ckpt.latest_step() is not None:  # restores straight into the replicated sharding
         state, data_iter = ckpt.restore(state, data_iter)
         log.info("resumed from step %d", int(state.step))
     elif config.get("init_from"):
-        state = init_from(state, tx, aux_tx, config.init_from)
+        state = jax.device_put(init_from(jax.device_get(state), tx, aux_tx, config.init_from),
+                               replicated)
     start = int(state.step)
 
     step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, make_loss(config)),
-                      donate_argnums=0)
+                      in_shardings=(replicated, batch_sharding, replicated),
+                      out_shardings=(replicated, replicated), donate_argnums=0)
     base_key = jax.random.key(config.seed)
-    writer = MetricWriter(workdir, total_steps=config.steps, initial_step=start)
+    writer = MetricWriter(workdir, total_steps=config.steps, initial_step=start,
+                          enabled=pid == 0)
+    stop = _StopRequest()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for step in range(start, config.steps):
-            batch = jnp.asarray(next(data_iter), jnp.float32) / 255.0
+            local = next(data_iter)
+            batch = jax.make_array_from_process_local_data(batch_sharding, local)
             state, metrics = step_fn(state, batch, jax.random.fold_in(base_key, step))
             done = step + 1
             writer.advance()
             if done % config.log_every == 0 or done == config.steps:
                 writer.write(done, jax.device_get(metrics))
-            if done % config.checkpoint_every == 0 or done == config.steps:
+            preempted = stop.requested or (n_proc > 1 and ckpt.manager.reached_preemption(done))
+            if done % config.checkpoint_every == 0 or done == config.steps or preempted:
                 ckpt.save(done, state, data_iter, force=True)
+            if preempted:
+                log.warning("stopping at step %d on request; the checkpoint resumes it", done)
+                break
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         ckpt.wait()
         ckpt.close()
         writer.close()

@@ -3,7 +3,8 @@
 The model is split once (``nnx.split(model, nnx.Param, Quantiles)``); every step merges it
 inside the traced function, so a step is a plain function of arrays:
 
-    train_step(state: TrainState, batch (B,H,W,3) float32 in [0,1], rng) -> (state, metrics)
+    train_step(state: TrainState, batch (B,H,W,3) uint8 (or float32 in [0,1]), rng)
+        -> (state, metrics)
 
 Gradients of the rate-distortion loss update the ``nnx.Param`` leaves with ``tx``; the
 auxiliary quantile loss updates only the ``Quantiles`` leaves with ``aux_tx``. A step whose
@@ -65,6 +66,8 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
         return model.entropy_bottleneck.aux_loss()
 
     def train_step(state: TrainState, batch, rng):
+        if batch.dtype == jnp.uint8:
+            batch = batch.astype(jnp.float32) / 255.0
         grads, metrics = jax.grad(rd_loss, has_aux=True)(
             state.params, state.quantiles, batch, rng)
         aux, aux_grads = jax.value_and_grad(aux_loss)(state.quantiles, state.params)
