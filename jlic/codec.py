@@ -7,7 +7,7 @@ Data flow (encoder; the decoder repeats every step marked *):
 
     image -> [0,1] float, edge-padded to a multiple of 64 -> analyze -> y, z
     z_sym = round(z - median)                          -> z stream (table per channel)
-  * z_hat = z_sym + median -> hyper(z_hat, rate) -> scale index, mean, gains qv/iqv, mask
+  * z_sym -> exact integer hyper-synthesis (jlic.exact) -> scale index, mean, gains, mask
     y_sym = round((y - mean) / qv) where mask          -> y stream (table per scale index,
                                                           only the masked elements, raster order)
   * y_hat = y_sym * iqv + mean where mask, else mean -> synthesize -> crop -> round to uint8
@@ -147,8 +147,7 @@ def analyze(model: FrozenModel, image: np.ndarray, rate=None) -> Latents:
 
 def _quantize(model: FrozenModel, y, z, rate) -> Latents:
     z_sym = np.round(z - model.medians).astype(np.int32)
-    z_hat = z_sym.astype(np.float32) + model.medians
-    p = model.hyper(z_hat, rate)
+    p = model.hyper_from_symbols(z_sym, rate)
     y_sym = np.where(p["mask"], np.round((y - p["mean"]) / p["qv"]), 0).astype(np.int32)
     bits = (_table_bits(model.z_tables, z_sym, _channel_index(z_sym.shape))
             + _table_bits(model.y_tables, y_sym[p["mask"]], p["scale_index"][p["mask"]]))
@@ -194,8 +193,7 @@ def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False
     z_coder, y_coder = _coders(model)
     try:
         z_sym = z_coder.decode(z_stream, _channel_index(z_shape)).reshape(z_shape)
-        z_hat = z_sym.astype(np.float32) + model.medians
-        p = model.hyper(z_hat, rate)
+        p = model.hyper_from_symbols(z_sym, rate)
         y_sym = np.zeros(p["scale_index"].shape, np.int32)
         y_sym[p["mask"]] = y_coder.decode(y_stream, p["scale_index"][p["mask"]])
     except CorruptStreamError as e:

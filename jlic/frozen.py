@@ -47,9 +47,10 @@ def _flat(state) -> dict[str, np.ndarray]:
             for path, var in nnx.to_flat_state(state)}
 
 
-def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet) -> bytes:
+def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet,
+                   exact: dict | None = None) -> bytes:
     h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-    arrays = {**{f"param/{k}": v for k, v in params.items()},
+    arrays = {**{f"param/{k}": v for k, v in params.items()}, **(exact or {}),
               "z/freqs": z.freqs, "z/offsets": z.offsets, "z/lengths": z.lengths,
               "y/freqs": y.freqs, "y/offsets": y.offsets, "y/lengths": y.lengths}
     for name in sorted(arrays):
@@ -63,12 +64,13 @@ class FrozenModel:
     """A codec ready to code: parameters, integer tables and jitted transforms."""
 
     def __init__(self, config: dict, params: dict[str, np.ndarray], z_tables: TableSet,
-                 y_tables: TableSet):
+                 y_tables: TableSet, exact: dict | None = None):
         self.config = config
         self.params = params
         self.z_tables = z_tables
         self.y_tables = y_tables
-        self.fingerprint = fingerprint_of(config, params, z_tables, y_tables)
+        self.exact_arrays = exact or {}
+        self.fingerprint = fingerprint_of(config, params, z_tables, y_tables, exact)
         model_cfg = dict(config["model"])
         name = model_cfg.pop("name")
         abstract = nnx.eval_shape(lambda: build_model(name, nnx.Rngs(0), **model_cfg))
@@ -83,6 +85,12 @@ class FrozenModel:
         self.downsampling = self.model.downsampling
         self.medians = np.asarray(params["entropy_bottleneck/quantiles"][:, 1], np.float32)
         self._graphdef, self._state = nnx.split(self.model)
+        self.integer_hyper = None  # the exact side-information path (jlic.exact), if stored
+        if self.exact_arrays:
+            from jlic.exact import IntegerHyper
+
+            self.integer_hyper = IntegerHyper(self.exact_arrays, self.medians, self.model.M,
+                                              self.model.head_layers == 1)
 
     @property
     def label(self) -> str:
@@ -135,6 +143,13 @@ class FrozenModel:
         out = self._hyper(self._state, jnp.asarray(z_hat, jnp.float32), self._rate(rate))
         return {k: np.asarray(v) for k, v in out.items()}
 
+    def hyper_from_symbols(self, z_sym, rate=None) -> dict:
+        """The coding parameters of y from the z symbols: through the exact integer path when
+        the model file has one (always, for files written by jlic's freeze), else in float."""
+        if self.integer_hyper is not None:
+            return self.integer_hyper(z_sym, rate)
+        return self.hyper(z_sym.astype(np.float32) + self.medians, rate)
+
     def synthesize(self, y_hat, rate=None):
         return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32),
                                            self._rate(rate)))
@@ -146,6 +161,7 @@ class FrozenModel:
         for name, t in (("z", self.z_tables), ("y", self.y_tables)):
             arrays.update({f"{name}/freqs": t.freqs, f"{name}/offsets": t.offsets,
                            f"{name}/lengths": t.lengths})
+        arrays.update(self.exact_arrays)
         arrays["format"] = np.asarray(MODEL_FORMAT)
         arrays["config"] = np.frombuffer(json.dumps(self.config).encode(), np.uint8)
         arrays["fingerprint"] = np.frombuffer(self.fingerprint, np.uint8)
@@ -174,18 +190,21 @@ class FrozenModel:
             tables = [TableSet(arrays[f"{n}/freqs"], arrays[f"{n}/offsets"],
                                arrays[f"{n}/lengths"]) for n in ("z", "y")]
             stored = arrays["fingerprint"].tobytes()
+            exact = {k: v for k, v in arrays.items() if k.startswith("exact/")}
         except ModelFileError:
             raise
         except (KeyError, ValueError, TypeError, UnicodeDecodeError) as e:
             raise ModelFileError(f"{path!r} is not a valid jlic model file ({e})") from None
-        if fingerprint_of(config, params, *tables) != stored:
+        if fingerprint_of(config, params, *tables, exact) != stored:
             raise ModelFileError(f"{path!r} is corrupted: its fingerprint does not match its "
                                  "contents")
-        return cls(config, params, *tables)
+        return cls(config, params, *tables, exact)
 
 
-def freeze(model: nnx.Module, model_config: dict, label: str = "") -> FrozenModel:
-    """Computes the integer tables of a trained model and returns it frozen for coding."""
+def freeze(model: nnx.Module, model_config: dict, label: str = "",
+           exact: bool = True) -> FrozenModel:
+    """Computes the integer tables of a trained model (and, with ``exact``, its integer
+    hyper-synthesis; AFB models keep the float path) and returns it frozen for coding."""
     _, params_state, quantiles_state = nnx.split(model, nnx.Param, Quantiles)
     params = {**_flat(params_state), **_flat(quantiles_state)}
     eb = model.entropy_bottleneck
@@ -199,4 +218,9 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "") -> FrozenMode
     z_tables = factorized_tables(logits_cdf, quantiles[:, 1], quantiles)
     y_tables = gaussian_tables(scale_table())
     config = {"model": dict(model_config), "label": label}
-    return FrozenModel(config, params, z_tables, y_tables)
+    exact_arrays = None
+    if exact and model.rate_kind != "bpp":
+        from jlic.exact import build
+
+        exact_arrays = build(model)
+    return FrozenModel(config, params, z_tables, y_tables, exact_arrays)

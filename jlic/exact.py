@@ -1,0 +1,208 @@
+"""The exact side-information path: an integer hyper-synthesis for coding.
+
+Everything that decides how y is coded (scale-table index, SCR mask) and the means must come out
+identical on the encoder and the decoder, on any CPU, instruction set, thread count or library
+version. Float convolutions do not guarantee that (DESIGN.md: 8 of 11.8 million scale indexes
+flipped between two instruction sets). At freeze time the float h_s (and SCR importance head) is
+converted to fixed point, as in Balle et al. 2019 (integer networks):
+
+    activations  A = round(a * 2^F), F = 12 fraction bits, clipped to |A| <= 2^24
+    weights      W = round(w * 2^G), G = 14;  biases B = round(b * 2^(F+G))
+    conv         A' = floor((sum A*W + B) / 2^G)      (polyphase stride-1 form for tconvs)
+    ReLU         max(A, 0);  LeakyReLU  A if A > 0 else floor(A * 655 / 2^16)  (slope ~0.01)
+
+The sums run as float64 matrix products on integer values whose every partial sum stays below
+2^53 (checked at conversion from the weights and the activation clip), so they are exact in any
+summation order: the result is a function of the integers alone. SCR quality is snapped to a grid
+of 1/64 and the gains (QV, IQV) and mask thresholds of every grid point are computed once at
+freeze time and stored, so decoding evaluates no exp/log either. The rate cost of the
+approximation is measured in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from jlic.entropy.gaussian import scale_table
+from jlic.layers import Downsample, Upsample
+from jlic.layers.conv import _gather_polyphase, _polyphase_taps
+
+F_BITS, G_BITS = 12, 14
+ACT_CLIP = 2**24
+LEAKY_NUM = 655  # / 2^16 ~ 0.01, jax.nn.leaky_relu's slope
+QUALITY_STEPS = 64  # grid of SCR qualities: 1 + k / 64
+
+
+def _conv_layer(layer):
+    """(kind, int weights (T*T*ci, co'), int bias (co',), lo, hi, stride) of a conv layer."""
+    k = np.asarray(layer.kernel.get_value(), np.float64)
+    b = np.asarray(layer.bias.get_value(), np.float64)
+    s = layer.stride
+    if isinstance(layer, Upsample):
+        index, lo, hi = _polyphase_taps(k.shape[0], s, k.shape[0] // 2, transposed=True)
+        sub = np.asarray(_gather_polyphase(k, index))  # (T, T, sy, sx, ci, co)
+        t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
+        w = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t * t * ci, s * s * co)
+        bias = np.tile(b, s * s)
+        kind = "up"
+    else:
+        assert layer.stride == 1, "the hyper-synthesis only has stride-1 plain convs"
+        t = k.shape[0]
+        lo = hi = t // 2
+        w = k.reshape(-1, k.shape[-1])
+        bias, kind, s = b, "conv", 1
+    wi = np.round(w * 2.0**G_BITS)
+    bi = np.round(bias * 2.0**(F_BITS + G_BITS))
+    bound = ACT_CLIP * np.abs(wi).sum(axis=0).max() + np.abs(bi).max()
+    if bound >= 2.0**53:
+        raise ValueError("integer hyper-synthesis would overflow float64's exact range")
+    return {"kind": kind, "w": wi.astype(np.int64), "b": bi.astype(np.int64), "lo": lo,
+            "hi": hi, "stride": s, "taps": t}
+
+
+def _activation(fn):
+    if fn is jax.nn.relu:
+        return {"kind": "relu"}
+    if fn is jax.nn.leaky_relu:
+        return {"kind": "leaky"}
+    raise ValueError(f"no integer version of {fn}")
+
+
+def convert_layers(seq_layers) -> list[dict]:
+    return [_conv_layer(l) if isinstance(l, (Downsample, Upsample)) else _activation(l)
+            for l in seq_layers]
+
+
+def run_layers(layers: list[dict], a: np.ndarray) -> np.ndarray:
+    """Integer activations (H, W, C) int64 -> (H', W', C') int64, exactly."""
+    for layer in layers:
+        kind = layer["kind"]
+        if kind == "relu":
+            a = np.maximum(a, 0)
+            continue
+        if kind == "leaky":
+            a = np.where(a > 0, a, np.floor_divide(a * LEAKY_NUM, 2**16))
+            continue
+        a = np.clip(a, -ACT_CLIP, ACT_CLIP)
+        h, w, c = a.shape
+        t = layer["taps"]
+        x = np.pad(a.astype(np.float64), ((layer["lo"], layer["hi"]), (layer["lo"], layer["hi"]),
+                                          (0, 0)))
+        cols = sliding_window_view(x, (t, t), axis=(0, 1))  # (H, W, C, T, T)
+        cols = cols.transpose(0, 1, 3, 4, 2).reshape(h * w, t * t * c)
+        acc = cols @ layer["w"].astype(np.float64) + layer["b"].astype(np.float64)
+        out = np.floor(acc / 2.0**G_BITS).astype(np.int64).reshape(h, w, -1)
+        if kind == "up":
+            s = layer["stride"]
+            co = out.shape[-1] // (s * s)
+            out = out.reshape(h, w, s, s, co).transpose(0, 2, 1, 3, 4).reshape(h * s, w * s, co)
+        a = out
+    return a
+
+
+def quality_grid() -> np.ndarray:
+    return 1.0 + np.arange(7 * QUALITY_STEPS + 1) / QUALITY_STEPS
+
+
+def snap_quality(q: float) -> int:
+    """Index of the grid point used for quality q (round to the nearest 1/64)."""
+    return int(np.clip(np.round((float(q) - 1.0) * QUALITY_STEPS), 0, 7 * QUALITY_STEPS))
+
+
+def scr_grids(log_qv, log_iqv, log_gamma):
+    """Per grid point and channel: QV, IQV (float32) and the integer importance threshold:
+    mask = I > thr  <=>  clip(I + 1/2, 0, 1) ** gamma > 1/2  (I = importance conv output)."""
+    from jlic.models.scr import interpolate_levels
+
+    q = quality_grid()
+    qv = np.asarray(interpolate_levels(log_qv, q), np.float32)
+    iqv = np.asarray(interpolate_levels(log_iqv, q), np.float32)
+    out = {"qv": qv, "iqv": iqv}
+    if log_gamma is not None:
+        gamma = np.asarray(interpolate_levels(log_gamma, q), np.float64)
+        thr = 0.5 ** (1.0 / gamma) - 0.5
+        out["threshold"] = np.floor(thr * 2.0**F_BITS).astype(np.int64)
+    return out
+
+
+def build(model) -> dict[str, np.ndarray]:
+    """Flat arrays (for the model file) describing the integer path of a hyperprior/SCR model."""
+    head = model.head_layers
+    trunk = convert_layers(model.h_s.layers[:-head])
+    tail = convert_layers(model.h_s.layers[-head:])
+    arrays = {}
+    for name, layers in (("trunk", trunk), ("head", tail)):
+        for i, l in enumerate(layers):
+            arrays[f"exact/{name}/{i}/kind"] = np.frombuffer(l["kind"].encode(), np.uint8)
+            for key in ("w", "b", "lo", "hi", "stride", "taps"):
+                if key in l:
+                    arrays[f"exact/{name}/{i}/{key}"] = np.asarray(l[key], np.int64)
+    if getattr(model, "rate_kind", "none") == "quality":
+        selective = model.selective
+        if selective:
+            imp = _conv_layer(model.importance)
+            for key in ("w", "b", "lo", "hi", "stride", "taps"):
+                arrays[f"exact/importance/{key}"] = np.asarray(imp[key], np.int64)
+        grids = scr_grids(model.log_qv.get_value(), model.log_iqv.get_value(),
+                          model.log_gamma.get_value() if selective else None)
+        arrays.update({f"exact/grid/{k}": v for k, v in grids.items()})
+    return arrays
+
+
+def _layers_from(arrays, name):
+    layers, i = [], 0
+    while f"exact/{name}/{i}/kind" in arrays:
+        prefix = f"exact/{name}/{i}/"
+        l = {"kind": arrays[prefix + "kind"].tobytes().decode()}
+        for key in ("w", "b", "lo", "hi", "stride", "taps"):
+            if prefix + key in arrays:
+                v = arrays[prefix + key]
+                l[key] = v if v.ndim else int(v)
+        layers.append(l)
+        i += 1
+    return layers
+
+
+class IntegerHyper:
+    """The decoder-side function z_sym -> {scale_index, mean, qv, iqv, mask}, exactly."""
+
+    def __init__(self, arrays: dict, medians: np.ndarray, M: int, mean_scale: bool):
+        self.trunk = _layers_from(arrays, "trunk")
+        self.head = _layers_from(arrays, "head")
+        self.importance = None
+        if "exact/importance/w" in arrays:
+            self.importance = {"kind": "conv", **{k: (arrays[f"exact/importance/{k}"] if
+                                                      arrays[f"exact/importance/{k}"].ndim else
+                                                      int(arrays[f"exact/importance/{k}"]))
+                                                  for k in ("w", "b", "lo", "hi", "stride", "taps")}}
+        self.grid = {k[len("exact/grid/"):]: v for k, v in arrays.items()
+                     if k.startswith("exact/grid/")}
+        self.med_int = np.round(np.asarray(medians, np.float64) * 2.0**F_BITS).astype(np.int64)
+        self.M = M
+        self.mean_scale = mean_scale
+        t = scale_table()
+        self.midpoints = np.sqrt(t[:-1] * t[1:])
+
+    def __call__(self, z_sym: np.ndarray, rate) -> dict:
+        a = z_sym[0].astype(np.int64) * 2**F_BITS + self.med_int
+        feat = run_layers(self.trunk, a)
+        out = run_layers(self.head, feat).astype(np.float64) / 2.0**F_BITS
+        scale = np.maximum(out[..., : self.M], 0.11)
+        mean = out[..., self.M:].astype(np.float32) if self.mean_scale else np.zeros(
+            scale.shape, np.float32)
+        shape = (1, 1, 1, self.M)
+        mask = np.ones((1, *scale.shape), bool)
+        if self.grid:
+            k = snap_quality(rate)
+            qv = self.grid["qv"][k].reshape(shape)
+            iqv = self.grid["iqv"][k].reshape(shape)
+            if self.importance is not None:
+                imp = run_layers([self.importance], feat)
+                mask = (imp > self.grid["threshold"][k])[None]
+        else:
+            qv = iqv = np.ones(shape, np.float32)
+        index = np.searchsorted(self.midpoints, scale / qv[0].astype(np.float64), side="left")
+        return {"scale_index": index[None].astype(np.int32), "mean": mean[None], "qv": qv,
+                "iqv": iqv, "mask": mask}

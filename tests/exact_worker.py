@@ -1,0 +1,36 @@
+"""Helper process for tests/test_exact.py: decodes files (or computes scale indexes) in a
+process whose XLA settings differ from the encoder's, and prints SHA-256 of the results."""
+
+import hashlib
+import json
+import sys
+
+import numpy as np
+
+from jlic import codec
+from jlic.frozen import FrozenModel
+
+
+def main():
+    job = json.load(open(sys.argv[1]))
+    out = {}
+    if job["kind"] == "decode":
+        for model_path, files in job["files"].items():
+            model = FrozenModel.load(model_path)
+            for f in files:
+                _, y_hat = codec.decode_latents(model, open(f, "rb").read())
+                out[f] = hashlib.sha256(y_hat.tobytes()).hexdigest()
+    else:  # scale indexes of random symbols through the float and the integer path
+        model = FrozenModel.load(job["model"])
+        z = np.load(job["symbols"])
+        for i, z_sym in enumerate(z):
+            z_sym = z_sym[None]
+            f = model.hyper(z_sym.astype(np.float32) + model.medians)["scale_index"]
+            e = model.integer_hyper(z_sym, None)["scale_index"]
+            out[f"float{i}"] = f.tolist()
+            out[f"exact{i}"] = hashlib.sha256(e.tobytes()).hexdigest()
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

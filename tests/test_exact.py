@@ -1,0 +1,86 @@
+"""Files decode bit-exactly under another instruction set, one core, and without jit."""
+
+import hashlib
+import json
+import os
+import subprocess
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from PIL import Image
+
+from conftest import KODAK, PYTHON, ROOT
+from jlic import codec
+from jlic.frozen import FrozenModel, freeze
+from jlic.models import build_model
+from jlic.models.scr import LEVELS
+
+DEFAULT = os.path.join(ROOT, "jlic", "assets", "default.jlicm")
+SETTINGS = {
+    "sse4.2, one core": ({"XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2"}, ["taskset", "-c", "0"]),
+    "no jit": ({"JAX_DISABLE_JIT": "1"}, []),
+}
+
+
+def _scr_model(tmp_path):
+    model = build_model("scr_mean_scale", nnx.Rngs(0), N=16, M=24)
+    levels = jnp.arange(LEVELS, dtype=jnp.float32)[:, None]
+    model.log_gamma.set_value(jnp.broadcast_to(jnp.log(2.0) * (3.5 - levels) / 3.5, (LEVELS, 24)))
+    model.log_qv.set_value(jnp.broadcast_to(jnp.log(2.0) * (7 - levels) / 7, (LEVELS, 24)))
+    model.log_iqv.set_value(model.log_qv.get_value())
+    model.importance.kernel.set_value(3.0 * model.importance.kernel.get_value())
+    model.h_s.layers[-1].kernel.set_value(10.0 * model.h_s.layers[-1].kernel.get_value())
+    model.g_a.layers[-1].kernel.set_value(30.0 * model.g_a.layers[-1].kernel.get_value())
+    path = str(tmp_path / "scr.jlicm")
+    freeze(model, {"name": "scr_mean_scale", "N": 16, "M": 24}).save(path)
+    return path
+
+
+def _run_worker(tmp_path, job, env_extra, prefix):
+    job_path = tmp_path / f"job{abs(hash(json.dumps(job)))}.json"
+    job_path.write_text(json.dumps(job))
+    env = dict(os.environ, PYTHONPATH=ROOT, **env_extra)
+    env.pop("XLA_FLAGS", None) if "XLA_FLAGS" not in env_extra else None
+    res = subprocess.run([*prefix, PYTHON, os.path.join(ROOT, "tests", "exact_worker.py"),
+                          str(job_path)], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def _encode_set(tmp_path, images, scr_path):
+    expected, files = {}, {}
+    for model_path, rates in ((DEFAULT, [None]), (scr_path, [1.0, 3.3, 5.5, 8.0])):
+        model = FrozenModel.load(model_path)
+        files[model_path] = []
+        for i in images:
+            image = np.asarray(Image.open(os.path.join(KODAK, f"kodim{i:02d}.png")).convert("RGB"))
+            for r in rates:
+                lat = codec.analyze(model, image, r)
+                data = codec.pack_latents(model, lat, *image.shape[:2], 3)
+                f = str(tmp_path / f"{os.path.basename(model_path)}-{i}-{r}.jlic")
+                open(f, "wb").write(data)
+                files[model_path].append(f)
+                expected[f] = hashlib.sha256(lat.y_hat.tobytes()).hexdigest()
+    return expected, files
+
+
+def _check(tmp_path, images):
+    scr_path = _scr_model(tmp_path)
+    expected, files = _encode_set(tmp_path, images, scr_path)
+    for name, (env, prefix) in SETTINGS.items():
+        got = _run_worker(tmp_path, {"kind": "decode", "files": files}, env, prefix)
+        bad = [f for f in expected if got[f] != expected[f]]
+        assert not bad, (name, bad)
+    # the reverse direction: encode under SSE4.2 on one core, decode here
+    return expected
+
+
+def test_files_decode_exactly_across_isa_cores_and_jit(tmp_path):
+    _check(tmp_path, [1, 4, 15, 23])
+
+
+@pytest.mark.slow
+def test_every_kodak_image_decodes_exactly_across_isa_cores_and_jit(tmp_path):
+    _check(tmp_path, range(1, 25))
