@@ -53,10 +53,16 @@ def markdown_table(rows: list[dict]) -> str:
     cols = []
     for r in rows:
         cols += [c for c in r if c not in cols]
-    fmt = lambda v: f"{v:+.2f}" if isinstance(v, float) and np.isfinite(v) else (
-        "n/a (no overlap or < 4 points)" if isinstance(v, float) else str(v))
+    def fmt(col, v):
+        if not isinstance(v, float):
+            return str(v)
+        if not np.isfinite(v):
+            return "n/a (no overlap or < 4 points)" if col.startswith("BD") else "n/a"
+        return f"{v:+.2f}" if col.startswith("BD") else f"{v:.4g}"
+
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r.get(c, float("nan"))) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(fmt(c, r.get(c, float("nan"))) for c in cols) + " |"
+              for r in rows]
     return "\n".join(lines) + "\n"
 
 
