@@ -73,7 +73,10 @@ def _check(tmp_path, images):
         got = _run_worker(tmp_path, {"kind": "decode", "files": files}, env, prefix)
         bad = [f for f in expected if got[f] != expected[f]]
         assert not bad, (name, bad)
-    # the reverse direction: encode under SSE4.2 on one core, decode here
+    # the same comparison catches a decoder whose side information is not the encoder's
+    got = _run_worker(tmp_path, {"kind": "decode", "files": files,
+                                 "float_side_information": True}, {}, [])
+    assert all(got[f] != expected[f] for f in expected)
     return expected
 
 

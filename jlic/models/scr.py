@@ -13,8 +13,10 @@ One model codes at every quality q in [1, 8] (``rate``, one value per image)::
        y_hat = symbols * IQV_q + mean where mask, the mean elsewhere (0 for the scale hyperprior)
 
 The mask depends on z_hat and q only, so the decoder recomputes it and it costs no bits.
-QV, IQV and gamma are stored as logarithms (init 0, i.e. 1): they stay positive, and geometric
-interpolation is linear interpolation of the logarithms. ``selective=False`` gives the paper's
+QV, IQV and gamma are stored as logarithms: they stay positive, and geometric interpolation is
+linear interpolation of the logarithms. gamma starts at 1 (as in the paper); QV and IQV start at
+2^((8 - q) / 2), the step sizes high-rate theory gives for lambda_q (the paper starts them at 1,
+which a CPU budget cannot train away from; see BENCHMARKS.md). ``selective=False`` gives the paper's
 "without selective compression" variant (gain units only, every element coded).
 """
 
@@ -49,8 +51,11 @@ class SCRMixin:
     def _init_scr(self, feature_channels: int, selective: bool, rngs: nnx.Rngs, dtype):
         m = self.M
         self.selective = selective
-        self.log_qv = nnx.Param(jnp.zeros((LEVELS, m)))
-        self.log_iqv = nnx.Param(jnp.zeros((LEVELS, m)))
+        # High-rate quantization theory: MSE ~ step^2 / 12, so the best step for lambda_q =
+        # 0.2 * 2^-(8-q) grows as lambda^-1/2: QV_q = IQV_q = 2^((8 - q) / 2) at init.
+        init = (jnp.log(2.0) * (LEVELS - 1 - jnp.arange(LEVELS)) / 2.0)[:, None]
+        self.log_qv = nnx.Param(jnp.broadcast_to(init, (LEVELS, m)))
+        self.log_iqv = nnx.Param(jnp.broadcast_to(init, (LEVELS, m)))
         if selective:
             self.importance = Downsample(feature_channels, m, 1, 1, rngs=rngs, dtype=dtype)
             self.log_gamma = nnx.Param(jnp.zeros((LEVELS, m)))

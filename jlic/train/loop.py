@@ -77,10 +77,28 @@ def model_from_config(config, seed: int = 0, dtype=jnp.float32) -> nnx.Module:
     return build_model(config.model.name, nnx.Rngs(seed), dtype=dtype, **kwargs)
 
 
+GAIN_PARAMS = ("log_qv", "log_iqv", "log_gamma")  # SCR's per-level vectors
+
+
+def _gain_labels(params):
+    def label(path, _):
+        names = {getattr(k, "key", None) for k in path}
+        return "gain" if names & set(GAIN_PARAMS) else "main"
+
+    return jax.tree_util.tree_map_with_path(label, params)
+
+
 def make_optimizers(config):
-    schedule = optax.piecewise_constant_schedule(
-        config.learning_rate, {int(config.steps * 0.9): 0.1})
-    tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(schedule))
+    """Adam with gradient clipping; ``config.gain_lr_multiplier`` scales the learning rate of
+    SCR's per-level vectors (few parameters, which move far: QV spans ~10x over the levels)."""
+    def adam(multiplier):
+        return optax.adam(optax.piecewise_constant_schedule(
+            config.learning_rate * multiplier, {int(config.steps * 0.9): 0.1}))
+
+    mult = config.get("gain_lr_multiplier", 1.0)
+    inner = adam(1.0) if mult == 1.0 else optax.multi_transform(
+        {"main": adam(1.0), "gain": adam(mult)}, _gain_labels)
+    tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), inner)
     return tx, optax.adam(config.aux_learning_rate)
 
 
