@@ -41,7 +41,7 @@ def _conv_layer(layer):
     b = np.asarray(layer.bias.get_value(), np.float64)
     s = layer.stride
     if isinstance(layer, Upsample):
-        index, lo, hi = _polyphase_taps(k.shape[0], s, k.shape[0] // 2, transposed=True)
+        index, lo, hi = _polyphase_taps(k.shape[0], s, k.shape[0] // 2)
         sub = np.asarray(_gather_polyphase(k, index))  # (T, T, sy, sx, ci, co)
         t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
         w = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t * t * ci, s * s * co)

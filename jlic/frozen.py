@@ -42,7 +42,8 @@ from jlic.models import build_model
 MODEL_FORMAT = 1
 
 
-def _flat(state) -> dict[str, np.ndarray]:
+def flat_arrays(state) -> dict[str, np.ndarray]:
+    """An nnx state as {"a/b/c": numpy array} (the keys of model files)."""
     return {"/".join(map(str, path)): np.asarray(var.get_value())
             for path, var in nnx.to_flat_state(state)}
 
@@ -206,7 +207,7 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
     """Computes the integer tables of a trained model (and, with ``exact``, its integer
     hyper-synthesis; AFB models keep the float path) and returns it frozen for coding."""
     _, params_state, quantiles_state = nnx.split(model, nnx.Param, Quantiles)
-    params = {**_flat(params_state), **_flat(quantiles_state)}
+    params = {**flat_arrays(params_state), **flat_arrays(quantiles_state)}
     eb = model.entropy_bottleneck
     quantiles = np.asarray(eb.quantiles.get_value(), np.float64)
 

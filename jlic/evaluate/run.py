@@ -45,6 +45,12 @@ def list_images(folder: str) -> list[str]:
     return paths
 
 
+def _read_rgb(path):
+    """Evaluation compares RGB: grayscale files are replicated to three channels."""
+    image, _ = read_image(path)
+    return codec._as_rgb(image)[0]
+
+
 def _quality(original, decoded):
     msssim = ms_ssim(original, decoded) if min(original.shape[:2]) >= MIN_SIDE else float("nan")
     return psnr(original, decoded), msssim
@@ -54,9 +60,7 @@ def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
     records = []
     bar = tqdm(total=len(paths) * len(rates), desc=name, disable=not progress, leave=False)
     for path in paths:
-        image, _ = read_image(path)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=-1)
+        image = _read_rgb(path)
         pixels = image.shape[0] * image.shape[1]
         for rate in rates:
             t0 = time.perf_counter()
@@ -78,9 +82,7 @@ def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
 def evaluate_pillow(paths, fmt, qualities, progress=True) -> list[Record]:
     records = []
     for path in tqdm(paths, desc=fmt, disable=not progress, leave=False):
-        image, _ = read_image(path)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=-1)
+        image = _read_rgb(path)
         pixels = image.shape[0] * image.shape[1]
         for q in qualities:
             t0 = time.perf_counter()

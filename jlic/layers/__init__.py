@@ -1,6 +1,6 @@
 """Neural network layers. They know nothing of entropy models or coding."""
 
-from jlic.layers.conv import Downsample, Upsample, depth_to_space, space_to_depth
+from jlic.layers.conv import Downsample, Upsample, depth_to_space
 from jlic.layers.gdn import GDN, lower_bound
 
-__all__ = ["GDN", "Downsample", "Upsample", "depth_to_space", "lower_bound", "space_to_depth"]
+__all__ = ["GDN", "Downsample", "Upsample", "depth_to_space", "lower_bound"]

@@ -34,29 +34,21 @@ from flax import nnx
 _DN = ("NHWC", "HWIO", "NHWC")
 
 
-def _polyphase_taps(kernel_size: int, stride: int, padding: int, transposed: bool):
-    """Tap table of a strided (transposed) convolution split into ``stride`` phases.
+def _polyphase_taps(kernel_size: int, stride: int, padding: int):
+    """Tap table of a transposed convolution split into ``stride`` phases.
 
     Returns ``(index, lo, hi)``: ``index[phase, j]`` is the kernel tap that multiplies
     input offset ``d = j - lo`` for that phase (``kernel_size`` means "no tap", a zero),
-    and ``(lo, hi)`` is the padding of the equivalent stride-1 correlation.
+    and ``(lo, hi)`` is the padding of the equivalent stride-1 correlation:
 
-    Conv:       out[m]         = sum_k in[s*m + k - p] * w[k],   k = s*d + phase + p
-    Transposed: out[s*m + ph]  = sum_i in[i] * w[k],  k = ph + p - s*(i - m)
+        out[s*m + ph] = sum_i in[i] * w[k],  k = ph + p - s*(i - m)
     """
     taps = {}
     for phase in range(stride):
         for k in range(kernel_size):
-            if transposed:
-                num = phase + padding - k
-                if num % stride:
-                    continue
-                d = num // stride
-            else:
-                if (k - padding - phase) % stride:
-                    continue
-                d = (k - padding - phase) // stride
-            taps[(phase, d)] = k
+            num = phase + padding - k
+            if num % stride == 0:
+                taps[(phase, num // stride)] = k
     ds = [d for _, d in taps]
     lo, hi = -min(ds), max(ds)
     index = np.full((stride, lo + hi + 1), kernel_size, dtype=np.int32)
@@ -71,13 +63,6 @@ def _gather_polyphase(kernel: jax.Array, index: tuple) -> jax.Array:
     padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
     sub = padded[index[:, :, None, None], index[None, None, :, :]]  # (s, T, s, T, ci, co)
     return sub.transpose(1, 3, 0, 2, 4, 5)  # (Ty, Tx, sy, sx, ci, co)
-
-
-def space_to_depth(x: jax.Array, s: int) -> jax.Array:
-    """(B, H, W, C) -> (B, H/s, W/s, s*s*C), channel order (sy, sx, c)."""
-    b, h, w, c = x.shape
-    x = x.reshape(b, h // s, s, w // s, s, c).transpose(0, 1, 3, 2, 4, 5)
-    return x.reshape(b, h // s, w // s, s * s * c)
 
 
 def depth_to_space(x: jax.Array, s: int) -> jax.Array:
@@ -103,7 +88,7 @@ def _polyphase_transposed_conv(x, w, s):
     """Transposed conv (scatter form, padding k // 2, output_padding s - 1) as a stride-1 conv
     to s*s*cout channels followed by depth-to-space."""
     k = w.shape[0]
-    index, lo, hi = _polyphase_taps(k, s, k // 2, transposed=True)
+    index, lo, hi = _polyphase_taps(k, s, k // 2)
     sub = _gather_polyphase(w, index)  # (T, T, sy, sx, ci, co)
     t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
     sub = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t, t, ci, s * s * co)

@@ -25,6 +25,7 @@ from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jlic.entropy.factorized import Quantiles
+from jlic.frozen import flat_arrays
 from jlic.models import build_model
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
@@ -222,7 +223,7 @@ def init_from(state, tx, aux_tx, source: str):
     else:
         _, other, _ = load_trained(source)
         _, p, q = nnx.split(other, nnx.Param, Quantiles)
-        flat = {**_flat(p), **_flat(q)}
+        flat = {**flat_arrays(p), **flat_arrays(q)}
     copied, fresh = [], []
 
     def fill(tree):
@@ -243,7 +244,3 @@ def init_from(state, tx, aux_tx, source: str):
     return state.replace(params=params, quantiles=quantiles, opt_state=tx.init(params),
                          aux_opt_state=aux_tx.init(quantiles))
 
-
-def _flat(state):
-    return {"/".join(map(str, path)): np.asarray(var.get_value())
-            for path, var in nnx.to_flat_state(state)}
