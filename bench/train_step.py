@@ -4,8 +4,9 @@
     .venv/bin/python bench/train_step.py [--N 128 --M 192 --batch 8 --crop 128 --steps 10]
 
 Both sides run the same architecture (mbt2018-mean), the same loss (lmbda * 255^2 * MSE + bpp
-with uniform-noise rates), Adam, the same batch of random images and all cores. Prints the
-median steady-state step time of each and, last, the ratio jlic / CompressAI (< 1: jlic faster).
+with uniform-noise rates), Adam, the same batch of random images and all cores; their steps
+alternate, so both see the same machine. Prints the median steady-state step time of each and,
+last, the ratio jlic / CompressAI (< 1: jlic faster).
 """
 
 import argparse
@@ -20,7 +21,8 @@ from jlic import xla_flags  # noqa: E402
 xla_flags.configure()
 
 
-def time_jlic(args, images):
+def jlic_step(args, images):
+    """-> (run one step and wait, compile seconds)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -34,22 +36,22 @@ def time_jlic(args, images):
     tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-4))
     aux_tx = optax.adam(1e-3)
     graphdef, state = init_train_state(model, tx, aux_tx)
-    step = jax.jit(make_train_step(graphdef, tx, aux_tx, rate_distortion_loss(0.013)), donate_argnums=0)
+    step = jax.jit(make_train_step(graphdef, tx, aux_tx, rate_distortion_loss(0.013)),
+                   donate_argnums=0)
     x = jnp.asarray(images)
+    box = {"state": state, "i": 0}
+
+    def run():
+        box["i"] += 1
+        box["state"], m = step(box["state"], x, jax.random.key(box["i"]))
+        jax.block_until_ready((box["state"], m))
+
     t0 = time.perf_counter()
-    state, m = step(state, x, jax.random.key(0))
-    jax.block_until_ready((state, m))
-    compile_s = time.perf_counter() - t0
-    times = []
-    for i in range(args.steps):
-        t0 = time.perf_counter()
-        state, m = step(state, x, jax.random.key(i + 1))
-        jax.block_until_ready((state, m))
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), compile_s
+    run()
+    return run, time.perf_counter() - t0
 
 
-def time_compressai(args, images):
+def compressai_step(args, images):
     import torch
     from compressai.models import MeanScaleHyperprior
 
@@ -62,7 +64,7 @@ def time_compressai(args, images):
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
     num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
 
-    def step():
+    def run():
         opt.zero_grad()
         aux_opt.zero_grad()
         out = net(x)
@@ -75,14 +77,13 @@ def time_compressai(args, images):
         aux.backward()
         aux_opt.step()
 
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return run
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def main():
@@ -91,16 +92,25 @@ def main():
     p.add_argument("--M", type=int, default=192)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=128)
-    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--steps", type=int, default=20)
     args = p.parse_args()
     import numpy as np
 
     images = np.random.default_rng(0).random((args.batch, args.crop, args.crop, 3), np.float32)
     print(f"mean-scale hyperprior N={args.N} M={args.M}, batch {args.batch} of "
           f"{args.crop}x{args.crop}, {os.cpu_count()} cores, median of {args.steps} steps")
-    jlic_s, compile_s = time_jlic(args, images)
+    jlic_run, compile_s = jlic_step(args, images)
+    torch_run = compressai_step(args, images)
+    for _ in range(3):
+        jlic_run()
+        torch_run()
+    # Alternate the two so that both see the same machine (a VM's speed drifts by several %).
+    jlic_t, torch_t = [], []
+    for _ in range(args.steps):
+        jlic_t.append(_timed(jlic_run))
+        torch_t.append(_timed(torch_run))
+    jlic_s, torch_s = statistics.median(jlic_t), statistics.median(torch_t)
     print(f"jlic (JAX/Flax):        {jlic_s:.3f} s/step (compile {compile_s:.1f} s)")
-    torch_s = time_compressai(args, images)
     print(f"CompressAI (PyTorch):   {torch_s:.3f} s/step")
     print(f"ratio jlic/CompressAI: {jlic_s / torch_s:.3f}")
 

@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from jlic.entropy.gaussian import scale_table
 from jlic.layers import Downsample, Upsample
-from jlic.layers.conv import _gather_polyphase, _polyphase_taps
+from jlic.layers.conv import polyphase_kernel
 
 F_BITS, G_BITS = 12, 14
 ACT_CLIP = 2**24
@@ -41,8 +41,7 @@ def _conv_layer(layer):
     b = np.asarray(layer.bias.get_value(), np.float64)
     s = layer.stride
     if isinstance(layer, Upsample):
-        index, lo, hi = _polyphase_taps(k.shape[0], s, k.shape[0] // 2)
-        sub = np.asarray(_gather_polyphase(k, index))  # (T, T, sy, sx, ci, co)
+        sub, lo, hi = polyphase_kernel(k, s)  # (T, T, sy, sx, ci, co)
         t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
         w = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t * t * ci, s * s * co)
         bias = np.tile(b, s * s)

@@ -13,7 +13,7 @@ jlic never runs those: the transposed direction is computed in polyphase form,
 
     stride-1 conv, T x T, cin -> s*s*cout  ->  depth-to-space(s)
 
-with the small kernels gathered from the standard kernel inside the traced function, and
+with the small kernels cut from the standard kernel inside the traced function, and
 custom VJPs send every gradient to a fast primitive. Parameters keep the standard layouts, so
 they convert one-to-one to CompressAI weights:
 
@@ -34,35 +34,33 @@ from flax import nnx
 _DN = ("NHWC", "HWIO", "NHWC")
 
 
-def _polyphase_taps(kernel_size: int, stride: int, padding: int):
-    """Tap table of a transposed convolution split into ``stride`` phases.
+def _polyphase_padding(kernel_size: int, stride: int, padding: int) -> tuple[int, int]:
+    """Padding ``(lo, hi)`` of the stride-1 correlation equivalent to one phase of a transposed
+    convolution: ``out[s*m + ph] = sum_d in[m + d] * w[ph + p - s*d]`` over the offsets ``d``
+    in ``[-lo, hi]`` at which some phase has a kernel tap."""
+    ds = [(ph + padding - k) // stride for ph in range(stride) for k in range(kernel_size)
+          if (ph + padding - k) % stride == 0]
+    return -min(ds), max(ds)
 
-    Returns ``(index, lo, hi)``: ``index[phase, j]`` is the kernel tap that multiplies
-    input offset ``d = j - lo`` for that phase (``kernel_size`` means "no tap", a zero),
-    and ``(lo, hi)`` is the padding of the equivalent stride-1 correlation:
 
-        out[s*m + ph] = sum_i in[i] * w[k],  k = ph + p - s*(i - m)
+def polyphase_kernel(kernel, stride: int):
+    """Kernel (k, k, cin, cout) of a transposed conv (padding k // 2, output_padding s - 1) ->
+    ``(sub, lo, hi)``: its polyphase form ``sub`` (T, T, sy, sx, cin, cout) and the padding of
+    the equivalent stride-1 correlation. Works on jax and numpy arrays.
+
+    Only flips, zero padding and reshapes (no gather): per axis, the taps of phase ``ph`` at
+    offset ``j`` are ``flip(w)`` padded by ``f`` in front, read at ``s*j + s-1-ph``.
     """
-    taps = {}
-    for phase in range(stride):
-        for k in range(kernel_size):
-            num = phase + padding - k
-            if num % stride == 0:
-                taps[(phase, num // stride)] = k
-    ds = [d for _, d in taps]
-    lo, hi = -min(ds), max(ds)
-    index = np.full((stride, lo + hi + 1), kernel_size, dtype=np.int32)
-    for (phase, d), k in taps.items():
-        index[phase, d + lo] = k
-    return tuple(map(tuple, index.tolist())), lo, hi  # hashable: stays out of the state
-
-
-def _gather_polyphase(kernel: jax.Array, index: tuple) -> jax.Array:
-    """kernel (k, k, cin, cout) -> (T, T, s, s, cin, cout), zero where no tap."""
-    index = np.asarray(index)
-    padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
-    sub = padded[index[:, :, None, None], index[None, None, :, :]]  # (s, T, s, T, ci, co)
-    return sub.transpose(1, 3, 0, 2, 4, 5)  # (Ty, Tx, sy, sx, ci, co)
+    k, s = kernel.shape[0], stride
+    lo, hi = _polyphase_padding(k, s, k // 2)
+    t = lo + hi + 1
+    front = s - k + k // 2 + s * lo
+    back = t * s - k - front
+    assert front >= 0 and back >= 0, (k, s)
+    xp = np if isinstance(kernel, np.ndarray) else jnp
+    w = xp.pad(kernel[::-1, ::-1], ((front, back), (front, back), (0, 0), (0, 0)))
+    w = w.reshape(t, s, t, s, *kernel.shape[2:])[:, ::-1, :, ::-1]
+    return w.transpose(0, 2, 1, 3, 4, 5), lo, hi
 
 
 def depth_to_space(x: jax.Array, s: int) -> jax.Array:
@@ -73,9 +71,25 @@ def depth_to_space(x: jax.Array, s: int) -> jax.Array:
     return x.reshape(b, h * s, w * s, c)
 
 
+# Convolutions with at most this many output pixels per image run as one matrix product over
+# explicit patches: XLA CPU lowers them (e.g. on the 2x2 z maps of 128x128 crops) to a
+# transposed-layout convolution about 10x slower than the same product.
+_DOT_MAX_PIXELS = 16
+
+
 def _conv(x, w, lo, hi, stride=1):
-    return jax.lax.conv_general_dilated(
-        x, w.astype(x.dtype), (stride, stride), ((lo, hi), (lo, hi)), dimension_numbers=_DN)
+    k = w.shape[0]
+    ho = (x.shape[1] + lo + hi - k) // stride + 1
+    wo = (x.shape[2] + lo + hi - k) // stride + 1
+    w = w.astype(x.dtype)
+    if ho * wo > _DOT_MAX_PIXELS:
+        return jax.lax.conv_general_dilated(
+            x, w, (stride, stride), ((lo, hi), (lo, hi)), dimension_numbers=_DN)
+    xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
+    patches = jnp.concatenate(
+        [xp[:, dy: dy + stride * (ho - 1) + 1: stride, dx: dx + stride * (wo - 1) + 1: stride]
+         for dy in range(k) for dx in range(w.shape[1])], axis=-1)  # (B, ho, wo, k*k*cin)
+    return jnp.dot(patches, w.reshape(-1, w.shape[-1]))
 
 
 def _strided_conv(x, w, s):
@@ -87,9 +101,7 @@ def _strided_conv(x, w, s):
 def _polyphase_transposed_conv(x, w, s):
     """Transposed conv (scatter form, padding k // 2, output_padding s - 1) as a stride-1 conv
     to s*s*cout channels followed by depth-to-space."""
-    k = w.shape[0]
-    index, lo, hi = _polyphase_taps(k, s, k // 2)
-    sub = _gather_polyphase(w, index)  # (T, T, sy, sx, ci, co)
+    sub, lo, hi = polyphase_kernel(w, s)  # (T, T, sy, sx, ci, co)
     t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
     sub = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t, t, ci, s * s * co)
     y = _conv(x, sub, lo, hi)
