@@ -13,9 +13,9 @@ import os
 import shlex
 import sys
 
-from jlic import xla_flags
+from jlic import cpu_flags
 
-xla_flags.configure()
+cpu_flags.configure("codec")
 
 
 def parse_args(argv):

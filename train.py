@@ -9,9 +9,9 @@ pods, SLURM, ...); ``--coordinator HOST:PORT --num_processes N --process_id I`` 
 
 import sys
 
-from jlic import xla_flags
+from jlic import cpu_flags
 
-xla_flags.configure()
+cpu_flags.configure("train")
 
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402

@@ -6,7 +6,7 @@ mbt2018-mean architecture with the same weights, in one process.
 
 The jlic model's weights are converted one-to-one into CompressAI's MeanScaleHyperprior
 (jlic.compressai_weights), so both code the same latents. Times are medians of --repeats runs
-after one warm-up (which includes jlic's compilation). Prints file sizes, times, the ratios
+after one warm-up (which includes jlic's compilation), jlic and CompressAI alternating. Prints file sizes, times, the ratios
 jlic/CompressAI for encode and decode (< 1: jlic faster) and jlic's entropy-coding throughput.
 """
 
@@ -17,9 +17,23 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from jlic import xla_flags  # noqa: E402
+from jlic import cpu_flags  # noqa: E402
 
-xla_flags.configure()
+cpu_flags.configure("codec")
+
+
+def paired_medians(fn_a, fn_b, repeats):
+    """Median times of two functions run alternately (after one warm-up each), so both see the
+    same machine: a VM's speed drifts by several percent over a run."""
+    fn_a()
+    fn_b()
+    a, b = [], []
+    for _ in range(repeats):
+        for fn, times in ((fn_a, a), (fn_b, b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(a), statistics.median(b)
 
 
 def median_time(fn, repeats):
@@ -38,7 +52,7 @@ def main():
     p.add_argument("--model", default=os.path.join(here, "jlic", "assets", "default.jlicm"))
     p.add_argument("--image", default=os.path.join(here, "..", "shared", "data", "kodak",
                                                    "kodim23.png"))
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=11)
     args = p.parse_args()
 
     import numpy as np
@@ -69,13 +83,14 @@ def main():
     x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
     data = codec.compress(model, image)
-    t_enc = median_time(lambda: codec.compress(model, image), args.repeats)
-    t_dec = median_time(lambda: codec.decompress(model, data), args.repeats)
     with torch.no_grad():
         enc = net.compress(x)
         c_bytes = sum(len(s[0]) for s in enc["strings"])
-        c_enc = median_time(lambda: net.compress(x), args.repeats)
-        c_dec = median_time(lambda: net.decompress(enc["strings"], enc["shape"]), args.repeats)
+        t_enc, c_enc = paired_medians(lambda: codec.compress(model, image),
+                                      lambda: net.compress(x), args.repeats)
+        t_dec, c_dec = paired_medians(lambda: codec.decompress(model, data),
+                                      lambda: net.decompress(enc["strings"], enc["shape"]),
+                                      args.repeats)
         c_rec = net.decompress(enc["strings"], enc["shape"])["x_hat"][0, :, :h, :w]
     ours = codec.decompress(model, data).astype(np.float64)
     theirs = np.round(c_rec.clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.float64)

@@ -12,9 +12,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from jlic import xla_flags  # noqa: E402
+from jlic import cpu_flags  # noqa: E402
 
-xla_flags.configure()
+cpu_flags.configure("codec")
 
 
 def main():

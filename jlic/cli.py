@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from jlic import xla_flags
+from jlic import cpu_flags
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "assets", "default.jlicm")
 DEFAULT_QUALITY = 4.0
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    xla_flags.configure()
+    cpu_flags.configure("codec")
     args = build_parser().parse_args(argv)
     from jlic.errors import JlicError
 

@@ -206,8 +206,7 @@ def decompress(model: FrozenModel, data: bytes) -> np.ndarray:
     """Decodes the bytes of a .jlic file to a uint8 image of the original shape."""
     header, y_hat = decode_latents(model, data)
     rate = None if model.rate_kind == "none" else header.rate_value
-    x_hat = model.synthesize(y_hat, rate)[0, : header.height, : header.width]
-    rgb = np.round(np.clip(np.nan_to_num(x_hat), 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgb = model.synthesize(y_hat, rate)[0, : header.height, : header.width]
     if header.channels == 1:
         luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         return np.clip(np.round(luma), 0, 255).astype(np.uint8)

@@ -14,7 +14,7 @@ fingerprint, so a damaged file is refused. The jitted coding functions are
 
     analyze(x (1,H,W,3) in [0,1], rate) -> y, z
     hyper(z_hat, rate) -> {scale_index, mean, qv, iqv, mask}: how each element of y is coded
-    synthesize(y_hat, rate) -> x_hat (1,H,W,3)
+    synthesize(y_hat, rate) -> uint8 image (1,H,W,3), rounded from the [0,1] reconstruction
 
 ``rate`` is the model's rate input (None, an SCR quality or an AFB bpp target), as float32.
 """
@@ -125,7 +125,11 @@ class FrozenModel:
     @cached_property
     def _synthesize(self):
         g = self._graphdef
-        return jax.jit(lambda state, y_hat, rate: nnx.merge(g, state).synthesis(y_hat, rate))
+        def f(state, y_hat, rate):
+            x_hat = nnx.merge(g, state).synthesis(y_hat, rate)
+            return jnp.round(jnp.clip(jnp.nan_to_num(x_hat), 0.0, 1.0) * 255.0).astype(jnp.uint8)
+
+        return jax.jit(f)
 
     @property
     def rate_kind(self) -> str:
@@ -151,7 +155,8 @@ class FrozenModel:
             return self.integer_hyper(z_sym, rate)
         return self.hyper(z_sym.astype(np.float32) + self.medians, rate)
 
-    def synthesize(self, y_hat, rate=None):
+    def synthesize(self, y_hat, rate=None) -> np.ndarray:
+        """y_hat (1, H/16, W/16, M) -> the decoded image, uint8 (1, H, W, 3) (rounded, clipped)."""
         return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32),
                                            self._rate(rate)))
 

@@ -1,9 +1,9 @@
 import os
 import sys
 
-from jlic import xla_flags
+from jlic import cpu_flags
 
-xla_flags.configure()
+cpu_flags.configure("train")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared")
