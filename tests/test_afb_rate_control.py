@@ -125,3 +125,48 @@ def test_closed_loop_lands_on_target_and_decodes_exactly(which, afb_frozen, scr_
     assert not res.reachable and res.bpp == pytest.approx(b_hi)
     with pytest.raises(ImageError, match="cannot reach"):
         compress_to_bpp(model, image, b_lo / 10, strict=True)
+
+
+def test_residual_base_adds_blocks_and_afbs_start_as_the_identity():
+    """The paper's base option: a residual block after each GDN/IGDN of g_a and g_s, the AFBs
+    after those blocks; inserting AFBs (zero last layer) leaves the base model's function."""
+    from jlic.layers import ResidualBlock
+    from jlic.models.afb import _attention_points
+    from jlic.train.step import split_model
+
+    base = build_model("mean_scale", nnx.Rngs(0), N=8, M=12, residual=True)
+    afb = build_model("afb_mean_scale", nnx.Rngs(1), N=8, M=12, residual=True)
+    for seq in (base.g_a, base.g_s):
+        assert sum(isinstance(l, ResidualBlock) for l in seq.layers) == 3
+    assert [len(afb.afb_g_a), len(afb.afb_h_a), len(afb.afb_h_s), len(afb.afb_g_s)] == [3, 2, 2, 3]
+    for seq in (afb.g_a, afb.g_s):
+        assert all(isinstance(seq.layers[i], ResidualBlock) for i in _attention_points(seq))
+    plain = build_model("mean_scale", nnx.Rngs(0), N=8, M=12)
+    count = lambda m: sum(v.size for v in jax.tree.leaves(split_model(m)[1]))
+    assert count(base) > count(plain)
+
+    # copy the base model's parameters into the AFB model: same function at any rate
+    _, base_params, base_q = split_model(base)
+    g, afb_params, afb_q = split_model(afb)
+    flat = dict(nnx.to_flat_state(afb_params))
+    for path, v in nnx.to_flat_state(base_params):
+        flat[path].set_value(v.get_value())
+    afb = nnx.merge(g, nnx.from_flat_state(flat), base_q)
+    x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
+    ref = base(x)
+    for rate in ([0.2, 0.2], [1.0, 2.0]):
+        out = afb(x, jnp.asarray(rate))
+        np.testing.assert_allclose(out["x_hat"], ref["x_hat"], atol=1e-5)
+
+
+def test_residual_afb_model_codes_real_files_exactly():
+    cfg = {"name": "afb_mean_scale", "N": 8, "M": 12, "rate_range": [0.1, 2.0], "residual": True}
+    model = build_model(rngs=nnx.Rngs(0), **cfg)
+    frozen = freeze(model, cfg)
+    image = _image()
+    data = codec.compress(frozen, image, 0.5)
+    out = codec.decompress(frozen, data)
+    assert out.shape == image.shape
+    lat = codec.analyze(frozen, image, 0.5)
+    _, y_hat = codec.decode_latents(frozen, data)
+    np.testing.assert_array_equal(y_hat, lat.y_hat)

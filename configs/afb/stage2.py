@@ -4,7 +4,8 @@ and fine-tune with the rate-aware loss.
     python train.py --config configs/afb/stage2.py --workdir runs/afb2 \
         --config.init_from=runs/scr1
 
-Stage 1 is any single-rate mean-scale run at a high rate; the paper uses lambda = 8192 on its MSE
+``--config.model.residual=True`` builds the paper's residual base (start it from
+``configs/afb/stage1_residual.py``). Stage 1 is any single-rate mean-scale run at a high rate; the paper uses lambda = 8192 on its MSE
 (about CompressAI's 0.13); ``configs/scr/stage1.py`` (lambda 0.2) serves both methods. Loss:
 rate_weight * mean_i (BPF_i - B_i)^2 + lmbda * 255^2 * MSE with per-image targets spanning
 ``model.rate_range`` (bpp). Paper: c = 192, 50k ImageNet images, Adam 1e-4, batch 8 of 256x256;
@@ -20,7 +21,7 @@ def get_config():
     c = stage1.get_config()
     c.model = ml_collections.ConfigDict(dict(
         name="afb_mean_scale", N=64, M=96, hidden=0, rate_range=(0.15, 1.35),
-        eb_filters=(3, 3, 3)))
+        eb_filters=(3, 3, 3), residual=False))
     c.loss = "afb"
     c.afb = ml_collections.ConfigDict(dict(lmbda=0.0035, rate_weight=10.0))
     c.steps = 1500

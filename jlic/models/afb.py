@@ -9,7 +9,8 @@ one value per image) and nothing else does::
     g_s:  deconv IGDN [A] deconv IGDN [A] deconv IGDN [A] deconv -> x_hat
 
 ([A] = an AFB: 3 in the encoder, 2 in the hyper-encoder, 2 in the hyper-decoder, 3 in the
-decoder.) The base layers keep the mean-scale model's parameter paths, so stage 2 starts from a
+decoder; with ``residual=True`` the encoder/decoder AFBs follow the residual block after each
+GDN/IGDN, as in the paper's base.) The base layers keep the mean-scale model's parameter paths, so stage 2 starts from a
 stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the identity.
 
 Rate unit: the API (``rate``, files, ``--bpp``) uses bits per pixel. The paper's loss is in bits
@@ -22,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jlic.layers import GDN
+from jlic.layers import GDN, ResidualBlock
 from jlic.layers.attention import RateAttention
 from jlic.models.hyperprior import MeanScaleHyperprior
 
@@ -33,9 +34,25 @@ def bpp_to_bpf(bpp, M: int):
 
 
 def _attention_points(seq) -> list[int]:
-    """Indices of the GDN layers and activation functions of a Sequential."""
-    return [i for i, layer in enumerate(seq.layers) if isinstance(layer, GDN) or not
-            isinstance(layer, nnx.Module)]
+    """Indices of the layers of a Sequential that an AFB follows: each GDN or activation
+    function, or the residual block right after it."""
+    layers = seq.layers
+
+    def is_point(i):
+        layer = layers[i]
+        if isinstance(layer, ResidualBlock):
+            return True
+        follows = i + 1 < len(layers) and isinstance(layers[i + 1], ResidualBlock)
+        return (isinstance(layer, GDN) or not isinstance(layer, nnx.Module)) and not follows
+
+    return [i for i in range(len(layers)) if is_point(i)]
+
+
+def _channels_at(seq, i) -> int:
+    """Channels of the features at attention point i: the last conv's outputs."""
+    while not hasattr(seq.layers[i], "kernel"):
+        i -= 1
+    return seq.layers[i].kernel.shape[-1]
 
 
 def _run(seq, blocks, x, rate):
@@ -51,17 +68,14 @@ class AFBMeanScale(MeanScaleHyperprior):
     rate_kind = "bpp"
 
     def __init__(self, N: int = 192, M: int = 192, *, hidden: int | None = None,
-                 rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), rngs: nnx.Rngs,
-                 dtype=jnp.float32):
-        super().__init__(N, M, eb_filters=eb_filters, rngs=rngs, dtype=dtype)
+                 rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), residual: bool = False,
+                 rngs: nnx.Rngs, dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, residual=residual, rngs=rngs, dtype=dtype)
         self.rate_range = tuple(float(r) for r in rate_range)  # trained targets, bpp
 
         def blocks(seq):
-            chans = []
-            for i in _attention_points(seq):
-                layer = seq.layers[i - 1]  # the conv before the GDN / activation
-                chans.append(layer.kernel.shape[-1])
-            return nnx.List([RateAttention(c, hidden, rngs=rngs) for c in chans])
+            return nnx.List([RateAttention(_channels_at(seq, i), hidden, rngs=rngs)
+                             for i in _attention_points(seq)])
 
         self.afb_g_a = blocks(self.g_a)
         self.afb_h_a = blocks(self.h_a)

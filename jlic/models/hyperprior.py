@@ -2,7 +2,9 @@
 
 The architectures are CompressAI's ``bmshj2018-hyperprior`` and ``mbt2018-mean`` exactly, with
 NHWC arrays (CompressAI weights convert one-to-one, see ``jlic.compressai_weights``); the
-factorized prior has CompressAI's four hidden layers of 3 unless ``eb_filters`` says otherwise::
+factorized prior has CompressAI's four hidden layers of 3 unless ``eb_filters`` says otherwise.
+``residual=True`` adds a residual block (``jlic.layers.ResidualBlock``) after each GDN/IGDN of
+g_a and g_s, the base of the AFB paper (not a CompressAI architecture)::
 
     x (B,H,W,3) in [0,1]
       -> g_a -> y (B,H/16,W/16,M) -> h_a -> z (B,H/64,W/64,N)
@@ -27,24 +29,28 @@ from flax import nnx
 
 from jlic.entropy.factorized import FactorizedPrior
 from jlic.entropy.gaussian import gaussian_likelihood
-from jlic.layers import GDN, Downsample, Upsample
+from jlic.layers import GDN, Downsample, ResidualBlock, Upsample
 from jlic.quantize import add_uniform_noise, round_ste
 
 
-def _analysis(n, m, rngs, dtype):
-    return nnx.Sequential(
-        Downsample(3, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype),
-        Downsample(n, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype),
-        Downsample(n, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype),
-        Downsample(n, m, rngs=rngs, dtype=dtype))
+def _analysis(n, m, rngs, dtype, residual=False):
+    """conv GDN [res] conv GDN [res] conv GDN [res] conv: (B,H,W,3) -> (B,H/16,W/16,m)."""
+    layers = []
+    for cin in (3, n, n):
+        layers += [Downsample(cin, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype)]
+        if residual:
+            layers.append(ResidualBlock(n, rngs=rngs, dtype=dtype))
+    return nnx.Sequential(*layers, Downsample(n, m, rngs=rngs, dtype=dtype))
 
 
-def _synthesis(n, m, rngs, dtype):
-    return nnx.Sequential(
-        Upsample(m, n, rngs=rngs, dtype=dtype), GDN(n, inverse=True, dtype=dtype),
-        Upsample(n, n, rngs=rngs, dtype=dtype), GDN(n, inverse=True, dtype=dtype),
-        Upsample(n, n, rngs=rngs, dtype=dtype), GDN(n, inverse=True, dtype=dtype),
-        Upsample(n, 3, rngs=rngs, dtype=dtype))
+def _synthesis(n, m, rngs, dtype, residual=False):
+    """deconv IGDN [res] deconv IGDN [res] deconv IGDN [res] deconv: (B,h,w,m) -> (B,16h,16w,3)."""
+    layers = []
+    for cin in (m, n, n):
+        layers += [Upsample(cin, n, rngs=rngs, dtype=dtype), GDN(n, inverse=True, dtype=dtype)]
+        if residual:
+            layers.append(ResidualBlock(n, rngs=rngs, dtype=dtype))
+    return nnx.Sequential(*layers, Upsample(n, 3, rngs=rngs, dtype=dtype))
 
 
 class ScaleHyperprior(nnx.Module):
@@ -54,10 +60,10 @@ class ScaleHyperprior(nnx.Module):
     rate_kind = "none"  # single-rate model: no rate input
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
-                 rngs: nnx.Rngs, dtype=jnp.float32):
+                 residual: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
         self.N, self.M = N, M
-        self.g_a = _analysis(N, M, rngs, dtype)
-        self.g_s = _synthesis(N, M, rngs, dtype)
+        self.g_a = _analysis(N, M, rngs, dtype, residual)
+        self.g_s = _synthesis(N, M, rngs, dtype, residual)
         self.h_a = nnx.Sequential(
             Downsample(M, N, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu,
             Downsample(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
@@ -152,8 +158,8 @@ class MeanScaleHyperprior(ScaleHyperprior):
     """Minnen et al. 2018 without context ("mbt2018-mean"): y ~ N(mu(z_hat), sigma(z_hat)^2)."""
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
-                 rngs: nnx.Rngs, dtype=jnp.float32):
-        super().__init__(N, M, eb_filters=eb_filters, rngs=rngs, dtype=dtype)
+                 residual: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, residual=residual, rngs=rngs, dtype=dtype)
         lrelu = jax.nn.leaky_relu
         self.h_a = nnx.Sequential(
             Downsample(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,

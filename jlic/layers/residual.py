@@ -1,0 +1,36 @@
+"""The residual block of the AFB paper's base codec (Cheng et al. 2020 style)::
+
+    x -> conv3x3 -> GDN -> PReLU -> conv3x3 -> GDN -> PReLU -> + x
+
+Shapes are preserved: (B, H, W, C) -> (B, H, W, C). PReLU slopes are per channel, initialised
+at 0.25 (PyTorch's default).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import nnx
+
+from jlic.layers.conv import Downsample
+from jlic.layers.gdn import GDN
+
+
+class PReLU(nnx.Module):
+    def __init__(self, channels: int):
+        self.alpha = nnx.Param(jnp.full((channels,), 0.25, jnp.float32))
+
+    def __call__(self, x):
+        return jnp.where(x >= 0, x, self.alpha[...].astype(x.dtype) * x)
+
+
+class ResidualBlock(nnx.Module):
+    def __init__(self, channels: int, *, rngs: nnx.Rngs, dtype=jnp.float32):
+        self.channels = channels
+        self.body = nnx.Sequential(
+            Downsample(channels, channels, 3, 1, rngs=rngs, dtype=dtype), GDN(channels, dtype=dtype),
+            PReLU(channels),
+            Downsample(channels, channels, 3, 1, rngs=rngs, dtype=dtype), GDN(channels, dtype=dtype),
+            PReLU(channels))
+
+    def __call__(self, x):
+        return x + self.body(x).astype(x.dtype)
