@@ -1,9 +1,11 @@
 """CPU settings applied by jlic's entry points before JAX and numpy start.
 
-Training (``configure("train")``): ``--xla_cpu_experimental_ynn_fusion_type=dot,eltwise,reduce``
-routes convolution gradients to YNNPACK kernels: on the 2-core development machine this makes the
-weight gradient of a 3x3 conv 3.7x faster and the whole training step 1.6x faster
-(bench/train_step.py).
+Training (``configure("train")``): ``--xla_cpu_experimental_ynn_fusion_type=dot,reduce``
+routes matrix products, convolution gradients and reductions to YNNPACK kernels: on the 2-core
+development machines this made the weight gradient of a 3x3 conv 3.7x faster and the training
+step 1.6x faster; leaving out YNNPACK's elementwise fusions ("eltwise", which also pull forward
+convolutions with their bias add into a slower YNNPACK kernel) measured a few percent faster
+again (bench/train_step.py, BENCHMARKS.md).
 
 Coding (``configure("codec")``: ``jlic``, eval.py): YNNPACK stays off. It fuses each IGDN with
 the next convolution into one kernel that is slower than XLA's separate ones: synthesis of a
@@ -20,7 +22,7 @@ depend on it (jlic.exact).
 import os
 
 _XLA_FLAGS = {
-    "train": ("--xla_cpu_experimental_ynn_fusion_type=dot,eltwise,reduce",),
+    "train": ("--xla_cpu_experimental_ynn_fusion_type=dot,reduce",),
     "codec": ("--xla_cpu_experimental_ynn_fusion_type=",),
 }
 
