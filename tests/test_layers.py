@@ -105,3 +105,26 @@ def test_lower_bound_gradient_passes_when_pushing_up():
     g = jax.grad(f)(jnp.array([0.5, 0.5]))
     # below the bound: the gradient that would decrease x (descent direction up) passes
     assert g[0] == 0.0 and g[1] == -1.0
+
+
+@pytest.mark.parametrize("k,s,side", [(5, 2, 4), (5, 2, 8), (3, 1, 2), (3, 1, 4)])
+def test_small_maps_take_the_patch_matmul_path_with_the_same_values_and_gradients(k, s, side):
+    """Outputs of <= 16 pixels (the hyperprior's z maps) are computed as one matmul over
+    explicit patches instead of an XLA convolution: same function, same gradients."""
+    from jlic.layers import conv
+
+    layer = Downsample(6, 5, k, s, rngs=nnx.Rngs(5))
+    x = _x((2, side, side, 6))
+    assert (side // s) ** 2 <= conv._DOT_MAX_PIXELS
+
+    def ref(x, w):
+        return jax.lax.conv_general_dilated(x, w, (s, s), ((k // 2, k // 2),) * 2,
+                                            dimension_numbers=DN, precision="highest")
+
+    w = layer.kernel[...]
+    np.testing.assert_allclose(layer(x) - layer.bias[...], ref(x, w), atol=2e-5, rtol=1e-5)
+    loss = lambda f: (lambda x, w: jnp.sum(jnp.sin(f(x, w))))
+    ours = jax.grad(loss(lambda x, w: conv.strided_conv(x, w, s) if s > 1
+                         else conv._strided_conv(x, w, 1)), (0, 1))(x, w)
+    for a, b in zip(ours, jax.grad(loss(ref), (0, 1))(x, w)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
