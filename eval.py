@@ -67,8 +67,9 @@ def main(argv=None):
             curve = run.curve(records)
             curves[name] = tested[name] = curve
             all_records += records
-            report.write_json(os.path.join(args.out, f"{name}.json"), name,
-                              f"jlic {model.label} ({model.rate_kind} rate input), real files", curve)
+            report.write_json(
+                os.path.join(args.out, f"{name}.json"), name,
+                f"jlic {model.label} ({model.rate_kind} rate input), real files", curve)
         for fmt in filter(None, args.baselines.split(",")):
             from jlic.evaluate.baselines import JPEG_QUALITIES, WEBP_QUALITIES
 

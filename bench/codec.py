@@ -6,8 +6,9 @@ mbt2018-mean architecture with the same weights, in one process.
 
 The jlic model's weights are converted one-to-one into CompressAI's MeanScaleHyperprior
 (jlic.compressai_weights), so both code the same latents. Times are medians of --repeats runs
-after one warm-up (which includes jlic's compilation), jlic and CompressAI alternating. Prints file sizes, times, the ratios
-jlic/CompressAI for encode and decode (< 1: jlic faster) and jlic's entropy-coding throughput.
+after one warm-up (which includes jlic's compilation), jlic and CompressAI alternating. Prints
+file sizes, times, the ratios jlic/CompressAI for encode and decode (< 1: jlic faster) and
+jlic's entropy-coding throughput.
 """
 
 import argparse
@@ -18,22 +19,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from jlic import cpu_flags  # noqa: E402
+from timing import paired_medians  # noqa: E402  (bench/, the script's own directory)
 
 cpu_flags.configure("codec")
-
-
-def paired_medians(fn_a, fn_b, repeats):
-    """Median times of two functions run alternately (after one warm-up each), so both see the
-    same machine: a VM's speed drifts by several percent over a run."""
-    fn_a()
-    fn_b()
-    a, b = [], []
-    for _ in range(repeats):
-        for fn, times in ((fn_a, a), (fn_b, b)):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-    return statistics.median(a), statistics.median(b)
 
 
 def median_time(fn, repeats):
@@ -75,7 +63,8 @@ def main():
     net = MeanScaleHyperprior(N, M).eval()
     filters = tuple(model.config["model"].get("eb_filters", (3, 3, 3, 3)))
     net.entropy_bottleneck = EntropyBottleneck(N, filters=filters)  # same prior depth as jlic
-    converted = {k: torch.from_numpy(v) for k, v in to_compressai(model.model, model.params).items()}
+    converted = {k: torch.from_numpy(v)
+                 for k, v in to_compressai(model.model, model.params).items()}
     net.load_state_dict({**net.state_dict(), **converted})  # buffers: CompressAI's own
     net.update(force=True)
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0

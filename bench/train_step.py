@@ -1,7 +1,7 @@
 """Training-step time of jlic's mean-scale hyperprior against CompressAI's, in one process.
 
     bench/setup                                         # torch + CompressAI, once
-    .venv/bin/python bench/train_step.py [--N 128 --M 192 --batch 8 --crop 128 --steps 10]
+    .venv/bin/python bench/train_step.py [--N 128 --M 192 --batch 8 --crop 128 --steps 20]
 
 Both sides run the same architecture (mbt2018-mean), the same loss (lmbda * 255^2 * MSE + bpp
 with uniform-noise rates), Adam, the same batch of random images and all cores; their steps
@@ -11,12 +11,12 @@ last, the ratio jlic / CompressAI (< 1: jlic faster).
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from jlic import cpu_flags  # noqa: E402
+from timing import paired_medians  # noqa: E402  (bench/, the script's own directory)
 
 cpu_flags.configure("train")
 
@@ -80,12 +80,6 @@ def compressai_step(args, images):
     return run
 
 
-def _timed(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--N", type=int, default=128)
@@ -101,15 +95,7 @@ def main():
           f"{args.crop}x{args.crop}, {os.cpu_count()} cores, median of {args.steps} steps")
     jlic_run, compile_s = jlic_step(args, images)
     torch_run = compressai_step(args, images)
-    for _ in range(3):
-        jlic_run()
-        torch_run()
-    # Alternate the two so that both see the same machine (a VM's speed drifts by several %).
-    jlic_t, torch_t = [], []
-    for _ in range(args.steps):
-        jlic_t.append(_timed(jlic_run))
-        torch_t.append(_timed(torch_run))
-    jlic_s, torch_s = statistics.median(jlic_t), statistics.median(torch_t)
+    jlic_s, torch_s = paired_medians(jlic_run, torch_run, args.steps, warmup=3)
     print(f"jlic (JAX/Flax):        {jlic_s:.3f} s/step (compile {compile_s:.1f} s)")
     print(f"CompressAI (PyTorch):   {torch_s:.3f} s/step")
     print(f"ratio jlic/CompressAI: {jlic_s / torch_s:.3f}")

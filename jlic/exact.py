@@ -150,16 +150,21 @@ def build(model) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _layer_from(arrays, prefix, kind):
+    """One layer dict from the arrays stored under ``prefix`` (scalars back to int)."""
+    l = {"kind": kind}
+    for key in ("w", "b", "lo", "hi", "stride", "taps"):
+        if prefix + key in arrays:
+            v = arrays[prefix + key]
+            l[key] = v if v.ndim else int(v)
+    return l
+
+
 def _layers_from(arrays, name):
     layers, i = [], 0
     while f"exact/{name}/{i}/kind" in arrays:
         prefix = f"exact/{name}/{i}/"
-        l = {"kind": arrays[prefix + "kind"].tobytes().decode()}
-        for key in ("w", "b", "lo", "hi", "stride", "taps"):
-            if prefix + key in arrays:
-                v = arrays[prefix + key]
-                l[key] = v if v.ndim else int(v)
-        layers.append(l)
+        layers.append(_layer_from(arrays, prefix, arrays[prefix + "kind"].tobytes().decode()))
         i += 1
     return layers
 
@@ -172,10 +177,7 @@ class IntegerHyper:
         self.head = _layers_from(arrays, "head")
         self.importance = None
         if "exact/importance/w" in arrays:
-            self.importance = {"kind": "conv", **{k: (arrays[f"exact/importance/{k}"] if
-                                                      arrays[f"exact/importance/{k}"].ndim else
-                                                      int(arrays[f"exact/importance/{k}"]))
-                                                  for k in ("w", "b", "lo", "hi", "stride", "taps")}}
+            self.importance = _layer_from(arrays, "exact/importance/", "conv")
         self.grid = {k[len("exact/grid/"):]: v for k, v in arrays.items()
                      if k.startswith("exact/grid/")}
         self.med_int = np.round(np.asarray(medians, np.float64) * 2.0**F_BITS).astype(np.int64)

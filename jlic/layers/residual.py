@@ -25,12 +25,10 @@ class PReLU(nnx.Module):
 
 class ResidualBlock(nnx.Module):
     def __init__(self, channels: int, *, rngs: nnx.Rngs, dtype=jnp.float32):
-        self.channels = channels
+        c = channels
         self.body = nnx.Sequential(
-            Downsample(channels, channels, 3, 1, rngs=rngs, dtype=dtype), GDN(channels, dtype=dtype),
-            PReLU(channels),
-            Downsample(channels, channels, 3, 1, rngs=rngs, dtype=dtype), GDN(channels, dtype=dtype),
-            PReLU(channels))
+            Downsample(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c),
+            Downsample(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c))
 
     def __call__(self, x):
         return x + self.body(x).astype(x.dtype)

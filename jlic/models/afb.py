@@ -10,8 +10,9 @@ one value per image) and nothing else does::
 
 ([A] = an AFB: 3 in the encoder, 2 in the hyper-encoder, 2 in the hyper-decoder, 3 in the
 decoder; with ``residual=True`` the encoder/decoder AFBs follow the residual block after each
-GDN/IGDN, as in the paper's base.) The base layers keep the mean-scale model's parameter paths, so stage 2 starts from a
-stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the identity.
+GDN/IGDN, as in the paper's base.) The base layers keep the mean-scale model's parameter paths,
+so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the
+identity.
 
 Rate unit: the API (``rate``, files, ``--bpp``) uses bits per pixel. The paper's loss is in bits
 per latent feature (BPF); ``bpp_to_bpf`` converts, in one place.

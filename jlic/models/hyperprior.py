@@ -44,7 +44,8 @@ def _analysis(n, m, rngs, dtype, residual=False):
 
 
 def _synthesis(n, m, rngs, dtype, residual=False):
-    """deconv IGDN [res] deconv IGDN [res] deconv IGDN [res] deconv: (B,h,w,m) -> (B,16h,16w,3)."""
+    """deconv IGDN [res] deconv IGDN [res] deconv IGDN [res] deconv:
+    (B,h,w,m) -> (B,16h,16w,3)."""
     layers = []
     for cin in (m, n, n):
         layers += [Upsample(cin, n, rngs=rngs, dtype=dtype), GDN(n, inverse=True, dtype=dtype)]

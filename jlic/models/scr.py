@@ -94,8 +94,8 @@ class SCRScaleHyperprior(SCRMixin, ScaleHyperprior):
     def __init__(self, N: int = 192, M: int = 320, selective: bool = True, *,
                  eb_filters=(3, 3, 3, 3), residual: bool = False, rngs: nnx.Rngs,
                  dtype=jnp.float32):
-        ScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual, rngs=rngs,
-                        dtype=dtype)
+        ScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual,
+                                 rngs=rngs, dtype=dtype)
         self._init_scr(N, selective, rngs, dtype)
 
 
@@ -105,6 +105,6 @@ class SCRMeanScale(SCRMixin, MeanScaleHyperprior):
     def __init__(self, N: int = 192, M: int = 320, selective: bool = True, *,
                  eb_filters=(3, 3, 3, 3), residual: bool = False, rngs: nnx.Rngs,
                  dtype=jnp.float32):
-        MeanScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual, rngs=rngs,
-                        dtype=dtype)
+        MeanScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual,
+                                     rngs=rngs, dtype=dtype)
         self._init_scr(M * 3 // 2, selective, rngs, dtype)
