@@ -13,8 +13,8 @@ g_a and g_s, the base of the AFB paper (not a CompressAI architecture)::
                  y_hat <- quantize(y, mean) <- h_s(z_hat) -> (scale, mean)   [mean = 0: ScaleHyperprior]
       -> g_s(y_hat) -> x_hat
 
-In training (``training=True``) rates use y + U(-1/2, 1/2) and z + U(-1/2, 1/2) and the
-reconstruction uses straight-through rounding; at inference every quantity is rounded, so the
+In training (``training=True``) rounding is replaced by the proxy that ``quantization`` names
+(``jlic.quantize``: "noise", "ste" or "mixed"); at inference every quantity is rounded, so the
 returned likelihoods are the model's estimate of the coded size.
 
 Variable-rate models (SCR, AFB) subclass these and take a per-image ``rate`` array; the
@@ -30,7 +30,7 @@ from flax import nnx
 from jlic.entropy.factorized import FactorizedPrior
 from jlic.entropy.gaussian import gaussian_likelihood
 from jlic.layers import GDN, Downsample, ResidualBlock, Upsample
-from jlic.quantize import add_uniform_noise, round_ste
+from jlic.quantize import check_quantization, round_ste, training_proxies
 
 
 def _analysis(n, m, rngs, dtype, residual=False):
@@ -117,24 +117,30 @@ class ScaleHyperprior(nnx.Module):
         return {"scale": scale, "mean": mean, "qv": one, "iqv": one, "mask": None}
 
     # ---- training / estimation forward -----------------------------------------------------
-    def encode_hyper(self, x, rate=None, *, rng=None, training=False):
-        """x -> (y, z_hat, z_likelihoods)."""
+    def encode_hyper(self, x, rate=None, *, rng=None, training=False, quantization="noise"):
+        """x -> (y, z_hat, z_likelihoods); z_hat is what h_s sees (see ``jlic.quantize``)."""
         y = self.analysis(x, rate)
         z = self.hyper_analysis(y, rate)
         eb = self.entropy_bottleneck
         z_hat = eb.quantize(z)
-        z_for_rate = add_uniform_noise(z, rng) if training else z_hat
+        if not training:
+            return y, z_hat, eb.likelihood(z_hat)
+        z_for_rate, z_hat = training_proxies(z, z_hat, rng, check_quantization(quantization))
         return y, z_hat, eb.likelihood(z_for_rate)
 
-    def decode_latents(self, y, z_hat, rate=None, *, rng=None, training=False):
+    def decode_latents(self, y, z_hat, rate=None, *, rng=None, training=False,
+                       quantization="noise"):
         """(y, z_hat) -> (x_hat, y_likelihoods); masked-out elements have likelihood 1."""
         if training:
             rng_noise, rng_mask = jax.random.split(rng)
         p = self.coding_params(z_hat, rate, mask_rng=rng_mask if training else None)
         v = (y - p["mean"]) / p["qv"]
         v_hat = round_ste(v)
-        lik = gaussian_likelihood(add_uniform_noise(v, rng_noise) if training else v_hat,
-                                  p["scale"] / p["qv"])
+        v_for_rate = v_hat
+        if training:
+            v_for_rate, v_hat = training_proxies(v, v_hat, rng_noise,
+                                                 check_quantization(quantization))
+        lik = gaussian_likelihood(v_for_rate, p["scale"] / p["qv"])
         mask = p["mask"]
         if mask is not None:
             lik = jnp.exp(mask * jnp.log(lik))  # rate counts only the coded elements
@@ -143,15 +149,17 @@ class ScaleHyperprior(nnx.Module):
         return self.synthesis(y_hat, rate), lik
 
     def __call__(self, x: jax.Array, rate=None, *, rng: jax.Array | None = None,
-                 training: bool = False) -> dict:
+                 training: bool = False, quantization: str = "noise") -> dict:
         """x (B,H,W,3) in [0,1], H and W multiples of 64; ``rate`` the model's rate input
         (None for single-rate models), one value per image.
 
         Returns {"x_hat": (B,H,W,3), "likelihoods": {"y": (B,H/16,W/16,M), "z": ...}}.
         """
         rng_z, rng_y = jax.random.split(rng) if training else (None, None)
-        y, z_hat, z_lik = self.encode_hyper(x, rate, rng=rng_z, training=training)
-        x_hat, y_lik = self.decode_latents(y, z_hat, rate, rng=rng_y, training=training)
+        y, z_hat, z_lik = self.encode_hyper(x, rate, rng=rng_z, training=training,
+                                            quantization=quantization)
+        x_hat, y_lik = self.decode_latents(y, z_hat, rate, rng=rng_y, training=training,
+                                           quantization=quantization)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
 

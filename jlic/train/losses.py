@@ -31,9 +31,9 @@ def _mse(a, b):
     return jnp.mean(jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32)))
 
 
-def rate_distortion_loss(lmbda: float):
+def rate_distortion_loss(lmbda: float, quantization: str = "noise"):
     def loss_fn(model, x, rng):
-        out = model(x, rng=rng, training=True)
+        out = model(x, rng=rng, training=True, quantization=quantization)
         num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
         bpp = jnp.sum(bits(out["likelihoods"])) / num_pixels
         mse = _mse(out["x_hat"], x)
@@ -43,7 +43,8 @@ def rate_distortion_loss(lmbda: float):
     return loss_fn
 
 
-def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_step: int = 0):
+def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_step: int = 0,
+                        quantization: str = "noise"):
     """The SCR loss over quality levels 1..L. With ``levels_per_step = k`` (0 < k < L), each
     step uses k levels drawn uniformly without replacement (an unbiased estimate of the full
     sum up to the factor k / L, which the loss corrects); 0 uses all L, the paper's setting."""
@@ -52,7 +53,8 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_ste
     def loss_fn(model, x, rng):
         rng_z, rng_levels, rng_pick = jax.random.split(rng, 3)
         num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
-        y, z_hat, z_lik = model.encode_hyper(x, rng=rng_z, training=True)
+        y, z_hat, z_lik = model.encode_hyper(x, rng=rng_z, training=True,
+                                             quantization=quantization)
         bpp_z = jnp.sum(bits(z_lik)) / num_pixels
         qs = jnp.arange(1, levels + 1, dtype=jnp.float32)
         if k < levels:
@@ -60,7 +62,8 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_ste
 
         def at_level(q, rng_q):
             rate = jnp.full((x.shape[0],), q)
-            x_hat, y_lik = model.decode_latents(y, z_hat, rate, rng=rng_q, training=True)
+            x_hat, y_lik = model.decode_latents(y, z_hat, rate, rng=rng_q, training=True,
+                                                quantization=quantization)
             return _mse(x_hat, x), jnp.sum(bits(y_lik)) / num_pixels
 
         mse, bpp_y = jax.vmap(at_level)(qs, jax.random.split(rng_levels, k))
@@ -73,7 +76,8 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_ste
     return loss_fn
 
 
-def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int):
+def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
+                  quantization: str = "noise"):
     """The AFB loss with per-image targets: for a batch of n the targets are the staircase
     lo, lo + d, ..., hi (d = (hi - lo) / (n - 1)) plus U(-d/2, d/2), in bpp (the paper's
     0.2 ... 1.775 BPF for c = 192 is 0.15 ... 1.33 bpp)."""
@@ -88,7 +92,7 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int):
         targets = lo + d * jnp.arange(n) + jax.random.uniform(rng_t, (n,), minval=-d / 2,
                                                               maxval=d / 2)
         targets = jnp.clip(targets, lo, hi)
-        out = model(x, targets, rng=rng_m, training=True)
+        out = model(x, targets, rng=rng_m, training=True, quantization=quantization)
         bpp_i = bits(out["likelihoods"]) / (x.shape[1] * x.shape[2])
         rate_err = jnp.mean(jnp.square(bpp_to_bpf(bpp_i, M) - bpp_to_bpf(targets, M)))
         mse = _mse(out["x_hat"], x)
@@ -101,11 +105,13 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int):
 
 def make_loss(config):
     kind = config.get("loss", "rd")
+    quantization = config.get("quantization", "mixed")
     if kind == "rd":
-        return rate_distortion_loss(config.lmbda)
+        return rate_distortion_loss(config.lmbda, quantization)
     if kind == "scr":
-        return scr_multilevel_loss(config.scr.lambda_max, 8, config.scr.levels_per_step)
+        return scr_multilevel_loss(config.scr.lambda_max, 8, config.scr.levels_per_step,
+                                   quantization)
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,
-                             tuple(config.model.rate_range), config.model.M)
+                             tuple(config.model.rate_range), config.model.M, quantization)
     raise ValueError(f"unknown loss {kind!r}; known: rd, scr, afb")

@@ -1,0 +1,251 @@
+"""Equal-budget training parity: jlic's mbt2018-mean against CompressAI's, same start, same data.
+
+    bench/setup                                           # torch + CompressAI, once
+    .venv/bin/python bench/train_parity.py [--lambdas 0.0035 0.0067 0.013 0.025]
+        [--second-seed-at 0.013] [--quantization noise] [--steps 3156] [--out results/train_parity]
+
+For every lambda (and a second seed at one lambda) both sides train the recipe of
+configs/parity.py (N=64 M=96, 128x128 crops, batch 8, Adam 1e-3 with x0.1 at 90%, aux Adam 1e-3,
+clip 1.0) from the same initial weights: CompressAI's initialisation for the seed, converted to
+jlic with ``jlic.compressai_weights``. Both read the same batches (jlic's grain pipeline with the
+run's seed). jlic trains through its own ``train.py``; CompressAI through the loop of its
+example train.py (main Adam on everything but the quantiles, aux Adam on the quantiles).
+Both are then evaluated on Kodak with real bitstreams from their own codecs (jlic: export +
+``codec``; CompressAI: ``update()``, ``compress``/``decompress``): bpp from the coded bytes,
+PSNR of the decoded 8-bit image.
+
+Each run is a subprocess with its own workdir under runs/train_parity/ (resumable: a finished
+run's result is kept, an unfinished jlic run resumes from its checkpoint). Prints both curves,
+the BD-rate of jlic against CompressAI and the seed-to-seed spread of each side, and writes
+CompressAI-format JSON curves (``name``, ``results.bpp``, ``results.psnr-rgb``) to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+KODAK = os.path.join(ROOT, "..", "shared", "data", "kodak")
+SIDES = ("jlic", "compressai")
+
+
+def _config(args, lmbda, seed):
+    sys.path.insert(0, ROOT)
+    from configs import parity
+
+    c = parity.get_config()
+    c.lmbda, c.seed, c.steps, c.quantization = lmbda, seed, args.steps, args.quantization
+    return c
+
+
+def _workdir(args, lmbda, seed):
+    return os.path.join(args.runs, f"{args.quantization}_s{args.steps}_l{lmbda}_seed{seed}")
+
+
+# ---- one run per subprocess ---------------------------------------------------------------
+def make_init(args, lmbda, seed):
+    """CompressAI's initialisation for ``seed``, saved for both sides (init.pt, init.jlicm)."""
+    import torch
+    from compressai.models import MeanScaleHyperprior
+    from flax import nnx
+
+    from jlic.compressai_weights import from_compressai
+    from jlic.frozen import freeze
+    from jlic.models import build_model
+
+    c = _config(args, lmbda, seed)
+    wd = _workdir(args, lmbda, seed)
+    os.makedirs(wd, exist_ok=True)
+    torch.manual_seed(seed)
+    net = MeanScaleHyperprior(c.model.N, c.model.M)
+    torch.save(net.state_dict(), os.path.join(wd, "init.pt"))
+    model = build_model("mean_scale", nnx.Rngs(0), N=c.model.N, M=c.model.M)
+    flat = from_compressai(model, {k: v.numpy() for k, v in net.state_dict().items()})
+    for path, var in nnx.to_flat_state(nnx.state(model)):
+        var.set_value(flat["/".join(map(str, path))])
+    freeze(model, c.model.to_dict(), label="CompressAI init", exact=False).save(
+        os.path.join(wd, "init.jlicm"))
+
+
+def _kodak():
+    from jlic.evaluate.run import list_images
+
+    return list_images(KODAK)
+
+
+def run_jlic(args, lmbda, seed):
+    from jlic import cpu_flags
+
+    cpu_flags.configure("codec")
+    from jlic.evaluate.run import evaluate_model
+    from jlic.export import export_workdir
+
+    wd = _workdir(args, lmbda, seed)
+    train_wd = os.path.join(wd, "jlic")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), "--config",
+                    os.path.join(ROOT, "configs", "parity.py"), "--workdir", train_wd,
+                    f"--config.lmbda={lmbda}", f"--config.seed={seed}",
+                    f"--config.steps={args.steps}", f"--config.quantization={args.quantization}",
+                    f"--config.init_from={os.path.join(wd, 'init.jlicm')}"],
+                   check=True, cwd=ROOT)
+    train_s = time.perf_counter() - t0
+    model = export_workdir(train_wd, os.path.join(wd, "jlic.jlicm"))
+    records = evaluate_model(model, _kodak(), [None], "jlic", progress=False)
+    return {"bpp": [r.bpp for r in records], "psnr": [r.psnr for r in records],
+            "images": [r.image for r in records], "train_s": train_s}
+
+
+def run_compressai(args, lmbda, seed):
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from compressai.models import MeanScaleHyperprior
+
+    from jlic.evaluate.metrics import psnr
+    from jlic.evaluate.run import _read_rgb
+    from jlic.train import data as data_lib
+
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(seed)
+    c = _config(args, lmbda, seed)
+    wd = _workdir(args, lmbda, seed)
+    net = MeanScaleHyperprior(c.model.N, c.model.M)
+    net.load_state_dict(torch.load(os.path.join(wd, "init.pt")))
+    main = [p for n, p in net.named_parameters() if not n.endswith(".quantiles")]
+    aux = [p for n, p in net.named_parameters() if n.endswith(".quantiles")]
+    opt = torch.optim.Adam(main, lr=c.learning_rate)
+    aux_opt = torch.optim.Adam(aux, lr=c.aux_learning_rate)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(c.steps * 0.9)], 0.1)
+    folder = data_lib.scan_images(c.data.train_dir, c.data.crop)
+    batches = data_lib.make_iterator(data_lib.make_dataset(
+        folder, crop=c.data.crop, batch_size=c.data.batch_size, seed=seed), 2)
+    t0 = time.perf_counter()
+    net.train()
+    for _ in range(c.steps):
+        x = torch.from_numpy(np.asarray(next(batches))).permute(0, 3, 1, 2).float() / 255.0
+        opt.zero_grad()
+        aux_opt.zero_grad()
+        out = net(x)
+        num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        bpp = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (
+            -np.log(2) * num_pixels)
+        loss = lmbda * 255**2 * F.mse_loss(out["x_hat"], x) + bpp
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
+        opt.step()
+        net.aux_loss().backward()
+        aux_opt.step()
+        sched.step()
+    train_s = time.perf_counter() - t0
+    net.eval()
+    net.update(force=True)
+    result = {"bpp": [], "psnr": [], "images": [], "train_s": train_s}
+    with torch.no_grad():
+        for path in _kodak():
+            image = _read_rgb(path)
+            x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+            enc = net.compress(x)
+            nbytes = sum(len(s[0]) for s in enc["strings"])
+            rec = net.decompress(enc["strings"], enc["shape"])["x_hat"].clamp(0, 1)
+            decoded = (rec[0].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
+            result["bpp"].append(8 * nbytes / (image.shape[0] * image.shape[1]))
+            result["psnr"].append(psnr(image, decoded))
+            result["images"].append(os.path.basename(path))
+    return result
+
+
+# ---- driver ----------------------------------------------------------------------------------
+def _run_sub(args, what, lmbda, seed):
+    cmd = [sys.executable, os.path.abspath(__file__), "--run", what, "--lmbda", str(lmbda),
+           "--seed", str(seed), "--steps", str(args.steps), "--quantization", args.quantization,
+           "--runs", args.runs]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def _mean(v):
+    return sum(v) / len(v)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lambdas", type=float, nargs="+", default=[0.0035, 0.0067, 0.013, 0.025])
+    p.add_argument("--second-seed-at", type=float, default=0.013)
+    p.add_argument("--steps", type=int, default=3156)
+    p.add_argument("--quantization", default="noise")
+    p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    p.add_argument("--runs", default=os.path.join(ROOT, "runs", "train_parity"))
+    p.add_argument("--out", default=os.path.join(ROOT, "results", "train_parity"))
+    p.add_argument("--run", choices=("init", *SIDES), help=argparse.SUPPRESS)
+    p.add_argument("--lmbda", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args()
+
+    if args.run:
+        if args.run == "init":
+            make_init(args, args.lmbda, args.seed)
+            return
+        fn = run_jlic if args.run == "jlic" else run_compressai
+        result = fn(args, args.lmbda, args.seed)
+        path = os.path.join(_workdir(args, args.lmbda, args.seed), f"{args.run}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(path + ".tmp", path)
+        return
+
+    runs = [(lm, 0) for lm in args.lambdas] + [(args.second_seed_at, 1)]
+    results = {}
+    for lmbda, seed in runs:
+        wd = _workdir(args, lmbda, seed)
+        if not os.path.exists(os.path.join(wd, "init.jlicm")):
+            _run_sub(args, "init", lmbda, seed)
+        for side in args.sides:
+            path = os.path.join(wd, f"{side}.json")
+            if not os.path.exists(path):
+                print(f"training {side} at lambda {lmbda}, seed {seed} ...", flush=True)
+                _run_sub(args, side, lmbda, seed)
+            with open(path) as f:
+                results[(side, lmbda, seed)] = json.load(f)
+
+    from jlic.evaluate.bdrate import bd_rate
+    from jlic.evaluate.report import write_json
+
+    print(f"\nKodak (24 images, real files), quantization={args.quantization}, "
+          f"{args.steps} steps")
+    print(f"{'lambda':>8} {'seed':>4} " + " ".join(f"{s + ' bpp':>15} {s + ' dB':>15}"
+                                                   for s in args.sides))
+    for lmbda, seed in runs:
+        cells = []
+        for side in args.sides:
+            r = results[(side, lmbda, seed)]
+            cells.append(f"{_mean(r['bpp']):15.4f} {_mean(r['psnr']):15.3f}")
+        print(f"{lmbda:8.4f} {seed:4d} " + " ".join(cells))
+    curves = {}
+    os.makedirs(args.out, exist_ok=True)
+    for side in args.sides:
+        pts = sorted((_mean(results[(side, lm, 0)]["bpp"]), _mean(results[(side, lm, 0)]["psnr"]))
+                     for lm in args.lambdas)
+        curves[side] = {"bpp": [b for b, _ in pts], "psnr-rgb": [q for _, q in pts]}
+        write_json(os.path.join(args.out, f"{side}_{args.quantization}.json"),
+                   f"{side} mbt2018-mean N=64 M=96 ({args.quantization}, {args.steps} steps)",
+                   "bench/train_parity.py: equal budget, same initial weights and batches",
+                   curves[side])
+    for side in args.sides:
+        a, b = (results[(side, args.second_seed_at, s)] for s in (0, 1))
+        print(f"seed spread ({side}, lambda {args.second_seed_at}): "
+              f"{_mean(b['bpp']) - _mean(a['bpp']):+.4f} bpp, "
+              f"{_mean(b['psnr']) - _mean(a['psnr']):+.3f} dB")
+    if len(args.sides) == 2 and len(args.lambdas) >= 4:
+        ref, test = curves["compressai"], curves["jlic"]
+        print(f"BD-rate jlic vs CompressAI: "
+              f"{bd_rate(ref['bpp'], ref['psnr-rgb'], test['bpp'], test['psnr-rgb']):+.2f}%")
+
+
+if __name__ == "__main__":
+    main()
