@@ -2,7 +2,8 @@
 
     offset  size  field
     0       4     magic b"JLIC"
-    4       1     format version (FORMAT_VERSION)
+    4       1     format version (FORMAT_VERSION; version 1, read too, differs only in
+                  how escaped symbols are coded: see jlic.entropy.coder)
     5       8     model fingerprint (first 8 bytes of SHA-256, see jlic.frozen)
     13      4     image height, uint32 LE (pixels)
     17      4     image width, uint32 LE (pixels)
@@ -27,7 +28,8 @@ from dataclasses import dataclass
 from jlic.errors import BitstreamError
 
 MAGIC = b"JLIC"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_SIDE = 16384  # pixels; bounds the memory a file can make the decoder allocate
 RATE_KINDS = {0: "none", 1: "quality", 2: "bpp"}
 _FIXED = struct.Struct("<4sB8sIIBBfB")
@@ -42,6 +44,7 @@ class Header:
     channels: int
     rate_kind: int
     rate_value: float
+    version: int = FORMAT_VERSION
 
 
 def pack(header: Header, streams: list[bytes]) -> bytes:
@@ -58,9 +61,9 @@ def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, lis
     magic, version, fp, h, w, c, kind, value, count = _FIXED.unpack_from(data, 0)
     if magic != MAGIC:
         raise BitstreamError("not a jlic file (bad magic bytes)")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise BitstreamError(f"jlic format version {version} is not supported (this jlic "
-                             f"reads version {FORMAT_VERSION})")
+                             f"reads versions {', '.join(map(str, READABLE_VERSIONS))})")
     (stored_crc,) = struct.unpack_from("<I", data, n - _CRC)
     if zlib.crc32(memoryview(data)[: n - _CRC]) != stored_crc:
         raise BitstreamError("checksum mismatch: the file is corrupted or truncated")
@@ -84,4 +87,4 @@ def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, lis
     for length in lengths:
         streams.append(bytes(data[pos: pos + length]))
         pos += length
-    return Header(fp, h, w, c, kind, value), streams
+    return Header(fp, h, w, c, kind, value, version), streams

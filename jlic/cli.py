@@ -5,6 +5,7 @@
     jlic decompress IN.jlic -o OUT.png [--model FILE]
     jlic info FILE.jlic [--model FILE]
     jlic export WORKDIR -o MODEL.jlicm [--label TEXT]
+    jlic import CHECKPOINT.pth.tar -o MODEL.jlicm [--arch NAME] [--label TEXT]
 
 Errors print ``jlic: error: ...`` on one line to stderr and exit with status 1; outputs are
 written atomically, so a failed command leaves no partial file.
@@ -149,6 +150,16 @@ def cmd_export(args) -> None:
           f"{frozen.fingerprint.hex()} ({frozen.label})")
 
 
+def cmd_import(args) -> None:
+    from jlic.compressai_weights import import_checkpoint
+
+    frozen = import_checkpoint(args.checkpoint, args.arch, label=args.label)
+    frozen.save(args.output)
+    cfg = frozen.config["model"]
+    print(f"{args.output}: {cfg['name']} N={cfg['N']} M={cfg['M']}, "
+          f"{os.path.getsize(args.output)} bytes, fingerprint {frozen.fingerprint.hex()}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jlic", description="Learned image compression.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -181,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--label", default="", help="description stored in the model file")
     e.set_defaults(func=cmd_export)
+    m = sub.add_parser("import", help="CompressAI checkpoint (.pth.tar) -> model file, "
+                       "without PyTorch")
+    m.add_argument("checkpoint")
+    m.add_argument("-o", "--output", required=True)
+    m.add_argument("--arch", choices=("bmshj2018-hyperprior", "mbt2018-mean"),
+                   help="architecture (default: inferred from the keys and shapes)")
+    m.add_argument("--label", default="", help="description stored in the model file")
+    m.set_defaults(func=cmd_import)
     return p
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from jlic import bitstream
-from jlic.entropy.coder import CorruptStreamError, IndexedCoder
+from jlic.entropy.coder import (ESCAPE_FIXED32, ESCAPE_GAMMA, CorruptStreamError,
+                                IndexedCoder)
 from jlic.errors import BitstreamError, ImageError
 from jlic.frozen import FrozenModel
 
@@ -191,11 +192,12 @@ def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False
     ph, pw = -(-header.height // d), -(-header.width // d)
     z_shape = (1, ph, pw, model.z_tables.freqs.shape[0])
     z_coder, y_coder = _coders(model)
+    escapes = ESCAPE_FIXED32 if header.version == 1 else ESCAPE_GAMMA
     try:
-        z_sym = z_coder.decode(z_stream, _channel_index(z_shape)).reshape(z_shape)
+        z_sym = z_coder.decode(z_stream, _channel_index(z_shape), escapes).reshape(z_shape)
         p = model.hyper_from_symbols(z_sym, rate)
         y_sym = np.zeros(p["scale_index"].shape, np.int32)
-        y_sym[p["mask"]] = y_coder.decode(y_stream, p["scale_index"][p["mask"]])
+        y_sym[p["mask"]] = y_coder.decode(y_stream, p["scale_index"][p["mask"]], escapes)
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
     y_hat = _reconstruct(y_sym, p)

@@ -101,7 +101,19 @@ def test_golden_bitstream(golden, small_file):
     assert hashlib.sha256(decoded.tobytes()).hexdigest()[:16] == GOLDEN_IMAGE_SHA
 
 
-GOLDEN_FILE_SHA = "919e1d9be7c18ef5"
+def test_format_1_files_still_decode_to_the_same_image(golden, small_file):
+    """golden_v1.jlic: the same crop written by format 1 (32-bit escapes), 516 bytes; format 2
+    codes the golden model's many escapes in fewer bits and decodes to the same image."""
+    with open(os.path.join(ROOT, "tests", "data", "golden_v1.jlic"), "rb") as f:
+        v1 = f.read()
+    assert v1[4] == 1 and small_file[1][4] == 2
+    assert hashlib.sha256(v1).hexdigest()[:16] == "919e1d9be7c18ef5"
+    decoded = codec.decompress(golden, v1)
+    assert hashlib.sha256(decoded.tobytes()).hexdigest()[:16] == GOLDEN_IMAGE_SHA
+    assert len(small_file[1]) < 0.75 * len(v1)
+
+
+GOLDEN_FILE_SHA = "10752d930a0e6d7a"  # format 2 (was 919e1d9be7c18ef5 in format 1)
 GOLDEN_IMAGE_SHA = "4a96fcc0a914732c"
 
 
