@@ -45,13 +45,37 @@ def main(argv):
     from jlic.train.loop import ConfigError, train
 
     logging.set_verbosity(logging.WARNING)
+    try:
+        config = _CONFIG.value
+        config.keys()  # config_flags defers a config file's load error to the first access
+    except OSError as e:
+        reason = str(e).strip().splitlines()
+        print(f"train.py: error: cannot load the config file "
+              f"({reason[-1].strip() if reason else e})", file=sys.stderr)
+        sys.exit(2)
     _initialize_distributed()
     try:
-        train(_CONFIG.value, _WORKDIR.value)
+        train(config, _WORKDIR.value)
     except (ConfigError, DataError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(2)
 
 
+def _parse_flags(argv):
+    """absl's flag parsing, with a one-line error for a missing or broken config file and for
+    overrides of fields the config does not have."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        message = str(e)
+    except AttributeError as e:  # an override of a field the config does not declare
+        message = f"the config has no field {str(e).strip(chr(34) + chr(39))!r}"
+    except (OSError, KeyError, TypeError, ValueError, SyntaxError) as e:
+        message = f"{type(e).__name__}: {e}"
+    first = " ".join(message.split())
+    print(f"train.py: error: {first[:400]}", file=sys.stderr)
+    sys.exit(2)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

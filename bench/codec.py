@@ -83,12 +83,13 @@ def main():
         c_rec = net.decompress(enc["strings"], enc["shape"])["x_hat"][0, :, :h, :w]
     ours = codec.decompress(model, data).astype(np.float64)
     theirs = np.round(c_rec.clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.float64)
-    psnr = lambda a: 10 * np.log10(255**2 / np.mean((a - image) ** 2))
+    def psnr(a):
+        return 10 * np.log10(255**2 / np.mean((a - image) ** 2))
 
     lat = codec.analyze(model, image)
-    z_coder, y_coder = codec._coders(model)
+    z_coder, y_coder = model.coders
     n_sym = lat.z_sym.size + int(lat.mask.sum())
-    zi = codec._channel_index(lat.z_sym.shape)
+    zi = codec.channel_index(lat.z_sym.shape)
     streams = {}
 
     def entropy_encode():

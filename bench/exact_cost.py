@@ -47,7 +47,7 @@ def main():
     for name in res:
         curves[name] = np.array([np.mean(res[name][r], axis=0) for r in rates])
         print(name, " ".join(f"q{r}: {b:.4f} bpp {q:.2f} dB" for r, (b, q) in
-                             zip(rates, curves[name])))
+                             zip(rates, curves[name], strict=True)))
     if len(rates) >= 4:
         f, e = curves["float"], curves["exact"]
         print(f"BD-rate exact vs float: {bd_rate(f[:, 0], f[:, 1], e[:, 0], e[:, 1]):+.3f}%")

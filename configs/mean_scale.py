@@ -9,20 +9,8 @@ a step of batch 8 at 256x256 takes ~3 s, so the default 100k steps is a multi-da
 hours on one GPU). Expected with the full budget: about 0.45 bpp at 31.5 dB on Kodak (quality 4).
 """
 
-import ml_collections
+from configs import default
 
 
 def get_config():
-    c = ml_collections.ConfigDict()
-    c.model = ml_collections.ConfigDict(dict(name="mean_scale", N=128, M=192))
-    c.data = ml_collections.ConfigDict(dict(
-        train_dir="../shared/data/train", crop=256, batch_size=8, num_threads=2))
-    c.lmbda = 0.0130
-    c.steps = 100_000
-    c.learning_rate = 1e-4
-    c.aux_learning_rate = 1e-3
-    c.grad_clip = 1.0
-    c.seed = 0
-    c.log_every = 100
-    c.checkpoint_every = 2000
-    return c
+    return default.get_config()

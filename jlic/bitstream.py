@@ -31,6 +31,7 @@ MAGIC = b"JLIC"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 MAX_SIDE = 16384  # pixels; bounds the memory a file can make the decoder allocate
+MAX_FILE_BYTES = 1 << 31  # more than any image of MAX_SIDE^2 pixels needs at any rate
 RATE_KINDS = {0: "none", 1: "quality", 2: "bpp"}
 _FIXED = struct.Struct("<4sB8sIIBBfB")
 _CRC = 4

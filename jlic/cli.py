@@ -36,99 +36,115 @@ def _load_model(path: str | None):
     return FrozenModel.load(path or DEFAULT_MODEL)
 
 
-def _read_bytes(path: str) -> bytes:
-    from jlic.errors import BitstreamError
+def _read_jlic(path: str) -> bytes:
+    from jlic.bitstream import MAX_FILE_BYTES
+    from jlic.files import read_bounded
 
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise BitstreamError(f"cannot read {path!r}: {e.strerror}") from None
+    return read_bounded(path, MAX_FILE_BYTES, ".jlic file")
 
 
-def cmd_compress(args) -> None:
-    from jlic import codec
-    from jlic.imageio import atomic_write, read_image
+def _check_rate_flags(args, kind: str) -> None:
+    from jlic.errors import UsageError
 
-    image, warnings = read_image(args.input)
-    for w in warnings:
-        print(f"jlic: warning: {w}", file=sys.stderr)
-    model = _load_model(args.model)
-    kind = model.rate_kind
     if args.quality is not None and kind != "quality":
-        raise codec.ImageError(f"--quality needs an SCR model; this model's rate input is {kind!r}")
+        raise UsageError(f"--quality needs an SCR model; this model's rate input is {kind!r}")
     if args.bpp is None and (args.bpp_strict or args.open_loop):
-        raise codec.ImageError("--bpp-strict and --open-loop go with --bpp")
+        raise UsageError("--bpp-strict and --open-loop go with --bpp")
     if args.bpp is not None and args.quality is not None:
-        raise codec.ImageError("give either --quality or --bpp, not both")
-    t0 = time.perf_counter()
-    search = None
+        raise UsageError("give either --quality or --bpp, not both")
+    if args.open_loop and kind != "bpp":
+        raise UsageError("--open-loop needs an AFB model (its rate input is the target)")
+    if args.bpp is None and kind == "bpp":
+        raise UsageError("this AFB model needs --bpp (add --open-loop for one pass)")
+
+
+def _encode(args, model, image):
+    """-> (file bytes, the rate input used, the rate search or None)."""
+    from jlic import codec
+
     if args.bpp is not None and args.open_loop:
-        if kind != "bpp":
-            raise codec.ImageError("--open-loop needs an AFB model (its rate input is the target)")
-        data = codec.Encoder(model, image).encode(args.bpp)
-        rate = args.bpp
-    elif args.bpp is not None:
+        return codec.Encoder(model, image).encode(args.bpp), args.bpp, None
+    if args.bpp is not None:
         from jlic.rate_control import compress_to_bpp
 
         search = compress_to_bpp(model, image, args.bpp, strict=args.bpp_strict)
-        data, rate = search.data, search.rate
         if not search.reachable:
             print(f"jlic: warning: {args.bpp:g} bpp is outside this model's range for this "
                   f"image; wrote the nearest achievable size, {search.bpp:.4f} bpp",
                   file=sys.stderr)
-    else:
-        rate = {"quality": args.quality or DEFAULT_QUALITY, "bpp": None, "none": None}[kind]
-        if kind == "bpp":
-            raise codec.ImageError("this AFB model needs --bpp (add --open-loop for one pass)")
-        data = codec.Encoder(model, image).encode(rate)
+        return search.data, search.rate, search
+    rate = None
+    if model.rate_kind == "quality":
+        rate = DEFAULT_QUALITY if args.quality is None else args.quality
+    return codec.Encoder(model, image).encode(rate), rate, None
+
+
+def _verbose_report(model, image, data, t_enc: float) -> str:
+    """Decodes the file again: PSNR, MS-SSIM, coded fraction, timings, model label."""
+    from jlic import codec
+    from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr
+
+    t0 = time.perf_counter()
+    decoded = codec.decompress(model, data)
+    t_dec = time.perf_counter() - t0
+    line = f", PSNR {psnr(image, decoded):.2f} dB"
+    if min(image.shape[:2]) >= MIN_SIDE:
+        line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
+    if model.rate_kind == "quality":
+        line += f", {100 * codec.coded_mask(model, data).mean():.1f}% of y coded"
+    line += f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)"
+    if model.label:
+        line += f"\nmodel: {model.label}"
+    return line
+
+
+def cmd_compress(args) -> None:
+    from jlic.files import atomic_write, check_output
+    from jlic.imageio import read_image
+
+    check_output(args.output, [args.input])
+    image, warnings = read_image(args.input)
+    for w in warnings:
+        print(f"jlic: warning: {w}", file=sys.stderr)
+    model = _load_model(args.model)
+    _check_rate_flags(args, model.rate_kind)
+    t0 = time.perf_counter()
+    data, rate, search = _encode(args, model, image)
     t_enc = time.perf_counter() - t0
-    atomic_write(args.output, data)
+    atomic_write(args.output, data, [args.input])
     h, w = image.shape[:2]
-    bpp = 8 * len(data) / (h * w)
-    line = f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp"
+    line = f"{args.output}: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp"
     if rate is not None:
-        line += f", {'quality' if kind == 'quality' else 'target'} {rate:g}"
+        line += f", {'quality' if model.rate_kind == 'quality' else 'target'} {rate:g}"
     if search is not None:
         line += f" ({search.probes} probes for {args.bpp:g} bpp)"
     if args.verbose:
-        from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr
-
-        t0 = time.perf_counter()
-        header, _, mask = codec.decode_latents(model, data, return_mask=True)
-        decoded = codec.decompress(model, data)
-        t_dec = time.perf_counter() - t0
-        line += f", PSNR {psnr(image, decoded):.2f} dB"
-        if min(h, w) >= MIN_SIDE:
-            line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
-        if kind == "quality":
-            line += f", {100 * mask.mean():.1f}% of y coded"
-        line += f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)"
-        if model.label:
-            line += f"\nmodel: {model.label}"
+        line += _verbose_report(model, image, data, t_enc)
     print(line)
 
 
 def cmd_decompress(args) -> None:
     from jlic import codec
+    from jlic.files import check_output
     from jlic.imageio import write_image
 
-    data = _read_bytes(args.input)
+    check_output(args.output, [args.input])
+    data = _read_jlic(args.input)
     model = _load_model(args.model)
     image = codec.decompress(model, data)
-    write_image(args.output, image)
+    write_image(args.output, image, [args.input])
     print(f"{args.output}: {image.shape[1]}x{image.shape[0]}")
 
 
 def cmd_info(args) -> None:
     from jlic import bitstream, codec
 
-    data = _read_bytes(args.input)
+    data = _read_jlic(args.input)
     header, streams = bitstream.parse(data)
-    coded = None
-    if args.model or header.fingerprint == _default_fingerprint():
-        model = _load_model(args.model)
-        _, _, mask = codec.decode_latents(model, data, return_mask=True)
+    coded = None  # SCR files: from the z stream alone (y is not decoded)
+    if header.rate_kind == codec.RATE_KIND_CODES["quality"] and (
+            args.model or header.fingerprint == _default_fingerprint()):
+        mask = codec.coded_mask(_load_model(args.model), data)
         coded = f"{int(mask.sum())} of {mask.size} y elements ({100 * mask.mean():.1f}%)"
     pixels = header.height * header.width
     print(f"file:        {args.input}")
@@ -137,7 +153,8 @@ def cmd_info(args) -> None:
     print(f"model:       {header.fingerprint.hex()}")
     kind = bitstream.RATE_KINDS[header.rate_kind]
     print(f"rate input:  {kind}" + ("" if kind == "none" else f" = {header.rate_value:g}"))
-    print("streams:     " + ", ".join(f"{n} {len(s)} bytes" for n, s in zip(("z", "y"), streams)))
+    print("streams:     " + ", ".join(f"{n} {len(s)} bytes"
+                                      for n, s in zip(("z", "y"), streams, strict=True)))
     if coded:
         print(f"coded:       {coded}")
 
@@ -185,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_decompress)
     i = sub.add_parser("info", help="print the header of a .jlic file")
     i.add_argument("input")
-    i.add_argument("--model", help="also decode with this model to report the coded elements")
+    i.add_argument("--model", help="SCR files: report the coded elements with this model "
+                   "(decodes z only)")
     i.set_defaults(func=cmd_info)
     e = sub.add_parser("export", help="training workdir -> model file")
     e.add_argument("workdir")

@@ -19,16 +19,15 @@ channels and decoded to grayscale (ITU-R 601 luma of the reconstruction).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from jlic import bitstream
-from jlic.entropy.coder import (ESCAPE_FIXED32, ESCAPE_GAMMA, CorruptStreamError,
-                                IndexedCoder)
-from jlic.errors import BitstreamError, ImageError
+from jlic.entropy.coder import ESCAPE_FIXED32, ESCAPE_GAMMA, CorruptStreamError
+from jlic.errors import BitstreamError, ImageError, RateError
 from jlic.frozen import FrozenModel
-
 
 RATE_KIND_CODES = {"none": 0, "quality": 1, "bpp": 2}
 QUALITY_RANGE = (1.0, 8.0)
@@ -50,33 +49,27 @@ class Latents:
         return float(self.mask.mean())
 
 
-def _coders(model: FrozenModel):
-    if not hasattr(model, "_coders"):
-        model._coders = (IndexedCoder(model.z_tables), IndexedCoder(model.y_tables))
-    return model._coders
-
-
 def check_rate(model: FrozenModel, rate) -> float | None:
     """Validates the rate input for the model; returns it as the float32 value that is coded."""
     kind = model.rate_kind
     if kind == "none":
         if rate is not None:
-            raise ImageError("this model has a single rate and takes no rate input")
+            raise RateError("this model has a single rate and takes no rate input")
         return None
     if rate is None:
-        raise ImageError(f"this model needs a rate input ({kind})")
+        raise RateError(f"this model needs a rate input ({kind})")
     value = float(np.float32(rate))
     if not np.isfinite(value):
-        raise ImageError(f"rate input must be finite, got {rate}")
+        raise RateError(f"rate input must be finite, got {rate}")
     if kind == "quality" and not QUALITY_RANGE[0] <= value <= QUALITY_RANGE[1]:
-        raise ImageError(f"quality must be in [{QUALITY_RANGE[0]:g}, {QUALITY_RANGE[1]:g}], "
+        raise RateError(f"quality must be in [{QUALITY_RANGE[0]:g}, {QUALITY_RANGE[1]:g}], "
                          f"got {rate}")
     if kind == "bpp" and not 0.0 < value <= 64.0:
-        raise ImageError(f"bpp target must be in (0, 64], got {rate}")
+        raise RateError(f"bpp target must be in (0, 64], got {rate}")
     return value
 
 
-def _as_rgb(image: np.ndarray) -> tuple[np.ndarray, int]:
+def as_rgb(image: np.ndarray) -> tuple[np.ndarray, int]:
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ImageError(f"images must be uint8, got {image.dtype}")
@@ -94,7 +87,40 @@ def _padded_float(rgb: np.ndarray, multiple: int) -> np.ndarray:
     return (x.astype(np.float32) / 255.0)[None]
 
 
-def _channel_index(shape) -> np.ndarray:
+def memory_budget() -> int:
+    """Bytes that coding one image may use: ``JLIC_MEMORY_BUDGET`` (bytes, or with a K/M/G
+    suffix) if set, else 3/4 of this machine's physical memory."""
+    value = os.environ.get("JLIC_MEMORY_BUDGET", "").strip().upper()
+    if value:
+        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        try:
+            return int(float(value[:-1]) * units[value[-1]]) if value[-1] in units \
+                else int(value)
+        except ValueError:
+            raise ImageError(f"JLIC_MEMORY_BUDGET={value!r} is not a number of bytes") from None
+    return int(0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def coding_bytes(model: FrozenModel, height: int, width: int) -> int:
+    """Peak memory of coding an image, an upper estimate: the synthesis keeps about four
+    N-channel float32 maps at half resolution (N bytes per pixel each) plus the image and
+    its reconstruction (measured: 240 bytes per pixel for N = 64; BENCHMARKS.md)."""
+    d = model.downsampling
+    pixels = (-(-height // d) * d) * (-(-width // d) * d)
+    return pixels * (4 * model.model.N + 32)
+
+
+def check_memory(model: FrozenModel, height: int, width: int, error=ImageError) -> None:
+    """Refuses, before anything is allocated, an image whose coding would exceed the
+    memory budget."""
+    need, budget = coding_bytes(model, height, width), memory_budget()
+    if need > budget:
+        raise error(f"coding a {width}x{height} image with this model needs about "
+                    f"{need / 2**30:.1f} GiB, more than the memory budget of "
+                    f"{budget / 2**30:.1f} GiB (set JLIC_MEMORY_BUDGET to change it)")
+
+
+def channel_index(shape) -> np.ndarray:
     return np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape)
 
 
@@ -113,11 +139,12 @@ class Encoder:
     depend on the rate input (single-rate, SCR), y and z are computed once."""
 
     def __init__(self, model: FrozenModel, image: np.ndarray):
-        rgb, self.channels = _as_rgb(image)
+        rgb, self.channels = as_rgb(image)
         self.height, self.width, _ = rgb.shape
         if not (1 <= self.height <= bitstream.MAX_SIDE and 1 <= self.width <= bitstream.MAX_SIDE):
             raise ImageError(f"image size {self.width}x{self.height} is outside "
                              f"1..{bitstream.MAX_SIDE} per side")
+        check_memory(model, self.height, self.width)
         self.model = model
         self.x = _padded_float(rgb, model.downsampling)
         self._yz = None
@@ -150,7 +177,7 @@ def _quantize(model: FrozenModel, y, z, rate) -> Latents:
     z_sym = np.round(z - model.medians).astype(np.int32)
     p = model.hyper_from_symbols(z_sym, rate)
     y_sym = np.where(p["mask"], np.round((y - p["mean"]) / p["qv"]), 0).astype(np.int32)
-    bits = (_table_bits(model.z_tables, z_sym, _channel_index(z_sym.shape))
+    bits = (_table_bits(model.z_tables, z_sym, channel_index(z_sym.shape))
             + _table_bits(model.y_tables, y_sym[p["mask"]], p["scale_index"][p["mask"]]))
     return Latents(rate, z_sym, y_sym, p["scale_index"], p["mask"], _reconstruct(y_sym, p), bits)
 
@@ -165,8 +192,8 @@ def compress(model: FrozenModel, image: np.ndarray, rate=None) -> bytes:
 
 
 def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, channels: int) -> bytes:
-    z_coder, y_coder = _coders(model)
-    z_stream = z_coder.encode(lat.z_sym, _channel_index(lat.z_sym.shape))
+    z_coder, y_coder = model.coders
+    z_stream = z_coder.encode(lat.z_sym, channel_index(lat.z_sym.shape))
     y_stream = y_coder.encode(lat.y_sym[lat.mask], lat.scale_index[lat.mask])
     kind = RATE_KIND_CODES[model.rate_kind]
     header = bitstream.Header(model.fingerprint, height, width, channels, kind,
@@ -174,8 +201,9 @@ def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, chan
     return bitstream.pack(header, [z_stream, y_stream])
 
 
-def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False):
-    """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M)[, mask])."""
+def _decode_side_information(model: FrozenModel, data: bytes):
+    """Parses a file and decodes z: -> (header, rate, coding params of y, y stream, escapes).
+    Memory: the z map and the coding parameters (1/256 of the pixels times M)."""
     header, (z_stream, y_stream) = bitstream.parse(data, expected_streams=2)
     if header.fingerprint != model.fingerprint:
         raise BitstreamError(
@@ -186,18 +214,34 @@ def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False
     rate = None if model.rate_kind == "none" else header.rate_value
     try:
         rate = check_rate(model, rate)
-    except ImageError as e:
+    except RateError as e:
         raise BitstreamError(f"invalid rate input in file: {e}") from None
     d = model.downsampling
     ph, pw = -(-header.height // d), -(-header.width // d)
     z_shape = (1, ph, pw, model.z_tables.freqs.shape[0])
-    z_coder, y_coder = _coders(model)
     escapes = ESCAPE_FIXED32 if header.version == 1 else ESCAPE_GAMMA
     try:
-        z_sym = z_coder.decode(z_stream, _channel_index(z_shape), escapes).reshape(z_shape)
-        p = model.hyper_from_symbols(z_sym, rate)
-        y_sym = np.zeros(p["scale_index"].shape, np.int32)
-        y_sym[p["mask"]] = y_coder.decode(y_stream, p["scale_index"][p["mask"]], escapes)
+        z_sym = model.coders[0].decode(z_stream, channel_index(z_shape), escapes)
+    except CorruptStreamError as e:
+        raise BitstreamError(f"corrupted payload: {e}") from None
+    p = model.hyper_from_symbols(z_sym.reshape(z_shape), rate)
+    return header, rate, p, y_stream, escapes
+
+
+def coded_mask(model: FrozenModel, data: bytes) -> np.ndarray:
+    """The elements of y a file codes, (1, H/16, W/16, M) bool, from its z stream alone."""
+    return _decode_side_information(model, data)[2]["mask"]
+
+
+def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False):
+    """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M)[, mask])."""
+    header = bitstream.parse(data, expected_streams=2)[0]
+    check_memory(model, header.height, header.width, BitstreamError)
+    header, rate, p, y_stream, escapes = _decode_side_information(model, data)
+    y_sym = np.zeros(p["scale_index"].shape, np.int32)
+    try:
+        y_sym[p["mask"]] = model.coders[1].decode(y_stream, p["scale_index"][p["mask"]],
+                                                    escapes)
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
     y_hat = _reconstruct(y_sym, p)

@@ -15,3 +15,11 @@ class BitstreamError(JlicError):
 
 class ImageError(JlicError):
     """An input image that cannot be read or coded."""
+
+
+class UsageError(JlicError):
+    """Command-line options that do not go together or do not fit the model."""
+
+
+class RateError(JlicError):
+    """A rate input (quality, target bpp) that the model cannot take."""

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from jlic.entropy.gaussian import scale_table
+from jlic.errors import ModelFileError
 from jlic.layers import Downsample, Upsample
 from jlic.layers.conv import polyphase_kernel
 
@@ -150,13 +151,31 @@ def build(model) -> dict[str, np.ndarray]:
     return arrays
 
 
+LAYER_KINDS = ("conv", "up", "relu", "leaky")
+
+
 def _layer_from(arrays, prefix, kind):
-    """One layer dict from the arrays stored under ``prefix`` (scalars back to int)."""
+    """One layer dict from the arrays stored under ``prefix`` (scalars back to int), checked:
+    a known kind, integer arrays of consistent shapes, sums inside float64's exact range."""
+    if kind not in LAYER_KINDS:
+        raise ModelFileError(f"exact path layer {prefix!r} has unknown kind {kind[:20]!r}")
     l = {"kind": kind}
+    if kind in ("relu", "leaky"):
+        return l
     for key in ("w", "b", "lo", "hi", "stride", "taps"):
-        if prefix + key in arrays:
-            v = arrays[prefix + key]
-            l[key] = v if v.ndim else int(v)
+        v = arrays.get(prefix + key)
+        if v is None or v.dtype.kind not in "iu":
+            raise ModelFileError(f"exact path layer {prefix!r} lacks integer {key!r}")
+        l[key] = v if v.ndim else int(v)
+    w, b = l["w"], l["b"]
+    if any(isinstance(l[k], np.ndarray) or not 0 <= l[k] <= 16 for k in
+           ("lo", "hi", "stride", "taps")) or w.ndim != 2 or b.shape != (w.shape[1],) or \
+            l["taps"] < 1 or w.shape[0] % (l["taps"] ** 2) or \
+            (kind == "up" and (l["stride"] < 1 or w.shape[1] % l["stride"] ** 2)):
+        raise ModelFileError(f"exact path layer {prefix!r} has inconsistent shapes")
+    if ACT_CLIP * np.abs(w.astype(np.float64)).sum(axis=0).max() + \
+            np.abs(b.astype(np.float64)).max() >= 2.0**53:
+        raise ModelFileError(f"exact path layer {prefix!r} would overflow exact arithmetic")
     return l
 
 
@@ -180,11 +199,32 @@ class IntegerHyper:
             self.importance = _layer_from(arrays, "exact/importance/", "conv")
         self.grid = {k[len("exact/grid/"):]: v for k, v in arrays.items()
                      if k.startswith("exact/grid/")}
+        if not np.isfinite(medians).all():
+            raise ModelFileError("the model's quantiles are not finite")
         self.med_int = np.round(np.asarray(medians, np.float64) * 2.0**F_BITS).astype(np.int64)
         self.M = M
         self.mean_scale = mean_scale
         t = scale_table()
         self.midpoints = np.sqrt(t[:-1] * t[1:])
+        self._check_shapes()
+
+    def _check_shapes(self):
+        """One pass over a 1x1 z map: the stored layers must chain and end in the channels
+        the model needs (2M for mean-scale, M for scale)."""
+        try:
+            feat = run_layers(self.trunk, np.zeros((1, 1, self.med_int.size), np.int64))
+            out = run_layers(self.head, feat)
+            if self.importance is not None:
+                run_layers([self.importance], feat)
+        except (ValueError, IndexError) as e:
+            raise ModelFileError(f"the exact path's layers do not chain ({e})") from None
+        if out.shape[-1] != (2 if self.mean_scale else 1) * self.M:
+            raise ModelFileError("the exact path's output does not match the model's M")
+        points = quality_grid().size
+        for name, v in self.grid.items():
+            if name not in ("qv", "iqv", "threshold") or v.shape != (points, self.M) or (
+                    v.dtype.kind == "f" and not (np.isfinite(v).all() and (v > 0).all())):
+                raise ModelFileError(f"the exact path's quality grid {name!r} is invalid")
 
     def __call__(self, z_sym: np.ndarray, rate) -> dict:
         a = z_sym[0].astype(np.int64) * 2**F_BITS + self.med_int

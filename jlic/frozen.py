@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from functools import cached_property
 
 import jax
@@ -36,10 +37,29 @@ from jlic.entropy.factorized import Quantiles
 from jlic.entropy.gaussian import scale_index, scale_table
 from jlic.entropy.tables import TableSet, factorized_tables, gaussian_tables
 from jlic.errors import ModelFileError
-from jlic.imageio import atomic_write
+from jlic.files import InputError, atomic_write, read_bounded
 from jlic.models import build_model
 
 MODEL_FORMAT = 1
+MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest real model is ~100 MB
+
+
+def _check_config(config) -> None:
+    """The stored config must name a known model with positive integer sizes."""
+    from jlic.models import MODELS
+
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise ModelFileError("its config is not a JSON object with a 'model' object")
+    model = config["model"]
+    if model.get("name") not in MODELS:
+        raise ModelFileError(f"it names an unknown model {str(model.get('name'))[:40]!r}")
+    for k in ("N", "M"):
+        v = model.get(k)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not
+                              0 < v <= 4096):
+            raise ModelFileError(f"its config has an invalid {k} ({str(v)[:20]})")
+    if not isinstance(config.get("label", ""), str):
+        raise ModelFileError("its label is not a string")
 
 
 def flat_arrays(state) -> dict[str, np.ndarray]:
@@ -95,7 +115,15 @@ class FrozenModel:
 
     @property
     def label(self) -> str:
-        return self.config.get("label", "")
+        """The stored description, with control characters (terminal escapes) replaced."""
+        return "".join(c if c.isprintable() else "?" for c in self.config.get("label", ""))
+
+    @cached_property
+    def coders(self):
+        """(z coder, y coder): range coders over the stored tables (``jlic.entropy.coder``)."""
+        from jlic.entropy.coder import IndexedCoder
+
+        return IndexedCoder(self.z_tables), IndexedCoder(self.y_tables)
 
     # ---- jitted transforms -------------------------------------------------------------
     @cached_property
@@ -177,21 +205,29 @@ class FrozenModel:
 
     @classmethod
     def load(cls, path: str) -> "FrozenModel":
+        """Reads and checks a model file. Bounded: the file may be at most MAX_MODEL_BYTES and
+        declare at most MAX_MODEL_BYTES of arrays (zip entries are checked before any is
+        inflated); every failure is a ``ModelFileError`` naming the problem."""
         try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except OSError as e:
-            raise ModelFileError(f"cannot read model file {path!r}: {e.strerror}") from None
+            raw = read_bounded(path, MAX_MODEL_BYTES, "model file")
+        except InputError as e:
+            raise ModelFileError(str(e)) from None
         try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as z:
+                declared = sum(i.file_size for i in z.infolist())
+            if declared > MAX_MODEL_BYTES:
+                raise ModelFileError(f"{path!r} declares {declared} bytes of arrays, more than "
+                                     f"a model file may hold ({MAX_MODEL_BYTES})")
             with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error):
             raise ModelFileError(f"{path!r} is not a jlic model file") from None
         try:
             if int(arrays["format"]) != MODEL_FORMAT:
                 raise ModelFileError(f"{path!r} has model format {int(arrays['format'])}; this "
                                      f"jlic reads format {MODEL_FORMAT}")
             config = json.loads(arrays["config"].tobytes().decode())
+            _check_config(config)
             params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
             tables = [TableSet(arrays[f"{n}/freqs"], arrays[f"{n}/offsets"],
                                arrays[f"{n}/lengths"]) for n in ("z", "y")]
@@ -204,7 +240,16 @@ class FrozenModel:
         if fingerprint_of(config, params, *tables, exact) != stored:
             raise ModelFileError(f"{path!r} is corrupted: its fingerprint does not match its "
                                  "contents")
-        return cls(config, params, *tables, exact)
+        bad = [k for k, v in params.items() if v.dtype.kind != "f" or not np.isfinite(v).all()]
+        if bad:
+            raise ModelFileError(f"{path!r}: parameter {bad[0]!r} is not finite floating point")
+        try:
+            return cls(config, params, *tables, exact)
+        except ModelFileError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            raise ModelFileError(f"{path!r} does not describe a usable model "
+                                 f"({type(e).__name__}: {e})") from None
 
 
 def freeze(model: nnx.Module, model_config: dict, label: str = "",

@@ -14,7 +14,7 @@ trained range) for a real file whose size lands on the target:
      below it and within the tolerance, or when the bracket is narrower than 1e-4.
 
 Targets outside what the model can reach return the nearest achievable file with
-``reachable=False``; a strict target below the smallest achievable size raises ``ImageError``.
+``reachable=False``; a strict target below the smallest achievable size raises ``RateError``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jlic import codec
-from jlic.errors import ImageError
+from jlic.errors import RateError
 
 
 @dataclass
@@ -43,81 +43,110 @@ def rate_range(model) -> tuple[float, float]:
         return codec.QUALITY_RANGE
     if model.rate_kind == "bpp":
         return tuple(model.model.rate_range)
-    raise ImageError("rate control needs a variable-rate model (SCR quality or AFB target)")
+    raise RateError("rate control needs a variable-rate model (SCR quality or AFB target)")
+
+
+class _Search:
+    """Probes of one image at rate inputs r, each a real file; bpp from its size."""
+
+    def __init__(self, model, image, target_bpp, strict, tolerance):
+        self.model, self.target, self.strict, self.tolerance = model, target_bpp, strict, \
+            tolerance
+        self.lo, self.hi = rate_range(model)
+        self.encoder = codec.Encoder(model, image)
+        self.pixels = self.encoder.height * self.encoder.width
+        self.probes = {}
+
+    def probe(self, r):
+        """Codes at rate input r (clipped, as float32): -> (the rate used, bpp of the file)."""
+        r = float(np.float32(min(max(r, self.lo), self.hi)))
+        if r not in self.probes:
+            data = self.encoder.encode(r)
+            self.probes[r] = (8 * len(data) / self.pixels, data)
+        return r, self.probes[r][0]
+
+    def good(self, b):
+        t = self.target
+        if self.strict:
+            return (1 - self.tolerance) * t <= b <= t
+        return abs(b - t) <= self.tolerance * t
+
+    def finish(self, r, reachable=True):
+        b, data = self.probes[r]
+        return RateSearch(data, r, b, len(self.probes), reachable,
+                          sorted((k, v[0]) for k, v in self.probes.items()))
+
+    def first_guess(self):
+        if self.model.rate_kind == "bpp":
+            return self.target
+        # SCR: interpolate log(estimated bpp) over q between the ends of the range
+        e_lo = self.encoder.estimated_bpp(self.lo)
+        e_hi = self.encoder.estimated_bpp(self.hi)
+        t = (math.log(self.target) - math.log(e_lo)) / max(math.log(e_hi) - math.log(e_lo), 1e-9)
+        return self.lo + t * (self.hi - self.lo)
+
+    def bracket(self, r, b):
+        """-> ((a, fa), (c, fc)) with fa below and fc above the target, or a finished search
+        when an end of the range already decides it."""
+        if b < self.target:
+            c, fc = self.probe(self.hi)
+            if fc <= self.target:  # even the highest rate is below the target
+                return self.finish(c, reachable=self.good(fc))
+            return (r, b), (c, fc)
+        a, fa = self.probe(self.lo)
+        if self.good(fa):
+            return self.finish(a)
+        if fa >= self.target:
+            if self.strict:
+                raise RateError(f"cannot reach {self.target:g} bpp: the smallest file this "
+                                f"model makes for this image is {fa:.4f} bpp")
+            return self.finish(a, reachable=False)
+        return (a, fa), (r, b)
+
+    def refine(self, lower, upper, max_probes):
+        """Illinois regula falsi on log(bpp) inside the bracket; the closest probe if none
+        lands within tolerance (strict: the closest not above the target). A bracket that
+        shrinks to nothing means the file size jumps over the target there (a step of the
+        rate input changes many coded elements at once): the target is not reachable."""
+        (a, fa), (c, fc) = lower, upper
+        side, log_t = 0, math.log(self.target)
+        while len(self.probes) < max_probes and c - a > 1e-4:
+            la, lc = math.log(fa), math.log(fc)
+            r = a + (log_t - la) * (c - a) / (lc - la) if lc > la else (a + c) / 2
+            r, b = self.probe(min(max(r, a + 0.01 * (c - a)), c - 0.01 * (c - a)))
+            if self.good(b):
+                return self.finish(r)
+            if b < self.target:
+                a, fa = r, b
+                if side == -1:  # Illinois: halve the stale end's weight
+                    fc = math.exp((math.log(fc) + log_t) / 2)
+                side = -1
+            else:
+                c, fc = r, b
+                if side == 1:
+                    fa = math.exp((math.log(fa) + log_t) / 2)
+                side = 1
+        candidates = [(k, v[0]) for k, v in self.probes.items()
+                      if not self.strict or v[0] <= self.target]
+        best = min(candidates, key=lambda kv: abs(kv[1] - self.target))[0]
+        return self.finish(best, reachable=c - a > 1e-4)
 
 
 def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
                     tolerance: float = 0.01, max_probes: int = 24) -> RateSearch:
+    """Codes ``image`` (uint8 HxW or HxWx3) into a file of ``target_bpp`` bits per pixel
+    within ``tolerance`` (relative) by searching the model's rate input with real encodes.
+
+    Returns a ``RateSearch`` (file bytes, rate input used, bpp, probes, reachable). With
+    ``strict`` the file is never above the target. Raises ``RateError`` for a model without
+    a rate input, a non-positive target, or (strict) a target below the smallest file."""
     if not (np.isfinite(target_bpp) and target_bpp > 0):
-        raise ImageError(f"target bpp must be positive, got {target_bpp}")
-    lo_r, hi_r = rate_range(model)
-    encoder = codec.Encoder(model, image)
-    pixels = encoder.height * encoder.width
-    probes = {}
-
-    def probe(r):
-        """Codes at rate input r (clipped, as float32): -> (the rate used, bpp of the file)."""
-        r = float(np.float32(min(max(r, lo_r), hi_r)))
-        if r not in probes:
-            data = encoder.encode(r)
-            probes[r] = (8 * len(data) / pixels, data)
-        return r, probes[r][0]
-
-    def good(b):
-        if strict:
-            return b <= target_bpp and b >= (1 - tolerance) * target_bpp
-        return abs(b - target_bpp) <= tolerance * target_bpp
-
-    def finish(r, reachable=True):
-        b, data = probes[r]
-        return RateSearch(data, r, b, len(probes), reachable, sorted((k, v[0]) for k, v in
-                                                                      probes.items()))
-
-    if model.rate_kind == "bpp":
-        guess = target_bpp
-    else:  # interpolate log(estimated bpp) over q between the ends of the range
-        e_lo = encoder.estimated_bpp(lo_r)
-        e_hi = encoder.estimated_bpp(hi_r)
-        t = (math.log(target_bpp) - math.log(e_lo)) / max(math.log(e_hi) - math.log(e_lo), 1e-9)
-        guess = lo_r + t * (hi_r - lo_r)
-    r, b = probe(guess)
-    if good(b):
-        return finish(r)
-    # bracket: a below target, c above target
-    if b < target_bpp:
-        a, fa = r, b
-        c, fc = probe(hi_r)
-        if fc <= target_bpp:  # even the highest rate is below the target
-            return finish(c, reachable=good(fc))
-    else:
-        c, fc = r, b
-        a, fa = probe(lo_r)
-        if good(fa):
-            return finish(a)
-        if fa >= target_bpp:
-            if strict:
-                raise ImageError(f"cannot reach {target_bpp:g} bpp: the smallest file this "
-                                 f"model makes for this image is {fa:.4f} bpp")
-            return finish(a, reachable=False)
-    side = 0
-    log_t = math.log(target_bpp)
-    while len(probes) < max_probes and c - a > 1e-4:
-        la, lc = math.log(fa), math.log(fc)
-        r = a + (log_t - la) * (c - a) / (lc - la) if lc > la else (a + c) / 2
-        r, b = probe(min(max(r, a + 0.01 * (c - a)), c - 0.01 * (c - a)))
-        if good(b):
-            return finish(r)
-        if b < target_bpp:
-            a, fa = r, b
-            if side == -1:  # Illinois: halve the stale end's weight
-                fc = math.exp((math.log(fc) + log_t) / 2)
-            side = -1
-        else:
-            c, fc = r, b
-            if side == 1:
-                fa = math.exp((math.log(fa) + log_t) / 2)
-            side = 1
-    # no probe within tolerance: the closest one (strict: the closest not above the target)
-    candidates = [(k, v[0]) for k, v in probes.items() if not strict or v[0] <= target_bpp]
-    best = min(candidates, key=lambda kv: abs(kv[1] - target_bpp))[0]
-    return finish(best, reachable=True)
+        raise RateError(f"target bpp must be positive, got {target_bpp}")
+    search = _Search(model, image, target_bpp, strict, tolerance)
+    r, b = search.probe(search.first_guess())
+    if search.good(b):
+        return search.finish(r)
+    bracket = search.bracket(r, b)
+    if isinstance(bracket, RateSearch):
+        return bracket
+    return search.refine(*bracket, max_probes)

@@ -68,8 +68,9 @@ class _Tensor:
         if any(not isinstance(v, int) or v < 0 for v in (*size, *stride, self.offset)) or \
                 len(size) != len(stride):
             raise CheckpointError("a tensor has an invalid shape or stride")
-        last = self.offset + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) \
-            else self.offset - 1
+        last = self.offset - 1
+        if all(size):
+            last = self.offset + sum((n - 1) * st for n, st in zip(size, stride, strict=True))
         if last >= s.numel:
             raise CheckpointError("a tensor reaches past the end of its storage")
         if not all(size):

@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jlic.entropy.coder import CorruptStreamError, IndexedCoder
 from jlic.entropy.factorized import FactorizedPrior
@@ -22,7 +23,8 @@ def test_factorized_likelihood_sums_to_one_over_integers():
 def test_factorized_aux_loss_moves_quantiles_towards_tails():
     prior = FactorizedPrior(2, rngs=nnx.Rngs(0))
     g, params, q = nnx.split(prior, nnx.Param, ...)
-    loss = lambda q: nnx.merge(g, params, q).aux_loss()
+    def loss(q):
+        return nnx.merge(g, params, q).aux_loss()
     before = loss(q)
     for _ in range(50):
         grads = jax.grad(loss)(q)
@@ -43,7 +45,8 @@ def test_scale_index_picks_nearest_entry_in_log_domain():
     rng = np.random.default_rng(0)
     s = np.exp(rng.uniform(np.log(0.05), np.log(400), 1000)).astype(np.float32)
     idx = np.asarray(scale_index(jnp.asarray(s)))
-    expected = np.argmin(np.abs(np.log(table)[None, :] - np.log(s.astype(np.float64))[:, None]), axis=1)
+    log_s = np.log(s.astype(np.float64))[:, None]
+    expected = np.argmin(np.abs(np.log(table)[None, :] - log_s), axis=1)
     np.testing.assert_array_equal(idx, expected)
 
 

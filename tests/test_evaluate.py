@@ -71,7 +71,8 @@ def test_bd_rate_known_answers():
 def test_bd_rate_of_a_published_pair():
     """PAPERS.md: selective compression improves BD-rate by about 4% over the w/o-SC variant,
     computed from the SCR authors' released Kodak results."""
-    curves = read_scr_csv(os.path.join(SHARED, "reference", "kodak", "scr", "scr_mse_optimized.csv"))
+    curves = read_scr_csv(os.path.join(SHARED, "reference", "kodak", "scr",
+                                       "scr_mse_optimized.csv"))
     for base in ("Hyperprior", "Mean-scale"):
         sc = curves[f"MSE-optimized SCR on {base}"]
         wo = curves[f"MSE-optimized SCR on {base} (w/o selective compression)"]
@@ -94,7 +95,8 @@ def test_eval_quick_run_writes_every_output(tmp_path):
         img.crop((0, 0, 256, 192)).save(data / name)
     out = tmp_path / "out"
     res = subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--model",
-                          os.path.join(ROOT, "jlic", "assets", "default.jlicm"), "--data", str(data),
+                          os.path.join(ROOT, "jlic", "assets", "default.jlicm"),
+                          "--data", str(data),
                           "--out", str(out), "--quick", "--no-progress"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr

@@ -101,7 +101,8 @@ def test_gdn_parameters_stay_valid_when_stored_values_go_negative():
 
 
 def test_lower_bound_gradient_passes_when_pushing_up():
-    f = lambda x: jnp.sum(lower_bound(x, 1.0) * jnp.array([1.0, -1.0]))
+    def f(x):
+        return jnp.sum(lower_bound(x, 1.0) * jnp.array([1.0, -1.0]))
     g = jax.grad(f)(jnp.array([0.5, 0.5]))
     # below the bound: the gradient that would decrease x (descent direction up) passes
     assert g[0] == 0.0 and g[1] == -1.0
@@ -123,8 +124,9 @@ def test_small_maps_take_the_patch_matmul_path_with_the_same_values_and_gradient
 
     w = layer.kernel[...]
     np.testing.assert_allclose(layer(x) - layer.bias[...], ref(x, w), atol=2e-5, rtol=1e-5)
-    loss = lambda f: (lambda x, w: jnp.sum(jnp.sin(f(x, w))))
+    def loss(f):
+        return (lambda x, w: jnp.sum(jnp.sin(f(x, w))))
     ours = jax.grad(loss(lambda x, w: conv.strided_conv(x, w, s) if s > 1
                          else conv._strided_conv(x, w, 1)), (0, 1))(x, w)
-    for a, b in zip(ours, jax.grad(loss(ref), (0, 1))(x, w)):
+    for a, b in zip(ours, jax.grad(loss(ref), (0, 1))(x, w), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)

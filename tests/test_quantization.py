@@ -43,14 +43,14 @@ def test_mixed_takes_the_noisy_rate_and_the_rounded_reconstruction(model_and_ima
 
 def test_every_mode_gives_gradients_to_the_analysis(model_and_image):
     model, x = model_and_image
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def loss(p, mode):
+        m = nnx.merge(graphdef, p, rest)
+        return rate_distortion_loss(0.013, mode)(m, x, jax.random.key(0))["loss"]
+
     for mode in QUANTIZATION_MODES:
-        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-
-        def loss(p):
-            m = nnx.merge(graphdef, p, rest)
-            return rate_distortion_loss(0.013, mode)(m, x, jax.random.key(0))["loss"]
-
-        g = jax.grad(loss)(params)
+        g = jax.grad(loss)(params, mode)
         g_a = np.asarray(g["g_a"]["layers"][0]["kernel"][...])
         assert np.isfinite(g_a).all() and np.abs(g_a).sum() > 0, mode
 

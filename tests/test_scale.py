@@ -19,7 +19,8 @@ from jlic.train.losses import rate_distortion_loss
 
 
 def _cmd(workdir, steps, *extra, batch=8):
-    return [PYTHON, os.path.join(ROOT, "train.py"), "--config", os.path.join(ROOT, "configs/tiny.py"),
+    return [PYTHON, os.path.join(ROOT, "train.py"),
+            "--config", os.path.join(ROOT, "configs/tiny.py"),
             "--workdir", str(workdir), f"--config.steps={steps}", "--config.checkpoint_every=10",
             "--config.log_every=5", "--config.model.N=16", "--config.model.M=24",
             "--config.data.crop=64", f"--config.data.batch_size={batch}",

@@ -1,6 +1,5 @@
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -9,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PYTHON, ROOT, TRAIN_DATA
 from configs import tiny
+from conftest import PYTHON, ROOT, TRAIN_DATA
 from jlic.train import data as data_lib
 from jlic.train.loop import ConfigError, train
 
@@ -49,7 +48,8 @@ def test_training_lowers_the_loss(tmp_path):
 
 
 def _train_cmd(workdir, steps, data_dir):
-    return [PYTHON, os.path.join(ROOT, "train.py"), "--config", os.path.join(ROOT, "configs/tiny.py"),
+    return [PYTHON, os.path.join(ROOT, "train.py"),
+            "--config", os.path.join(ROOT, "configs/tiny.py"),
             "--workdir", str(workdir), f"--config.steps={steps}", "--config.checkpoint_every=10",
             "--config.log_every=10", "--config.model.N=16", "--config.model.M=24",
             "--config.data.crop=64", "--config.data.batch_size=4",
@@ -136,3 +136,37 @@ def test_train_script_reports_bad_data_in_one_line(tmp_path):
     assert res.returncode == 2
     assert "train.py: error: no usable images" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_learning_rate_schedules_follow_the_config():
+    from jlic.train.loop import learning_rate_schedule
+
+    c = _config(steps=1000)
+    step = learning_rate_schedule(c, 1e-3)
+    assert float(step(0)) == pytest.approx(1e-3) and float(step(899)) == pytest.approx(1e-3)
+    assert float(step(901)) == pytest.approx(1e-4)
+    c.lr_schedule.warmup_steps, c.lr_schedule.decay = 100, "cosine"
+    c.lr_schedule.decay_factor = 0.01
+    cos = learning_rate_schedule(c, 1e-3)
+    assert float(cos(0)) == 0.0 and float(cos(50)) == pytest.approx(5e-4)
+    assert float(cos(100)) == pytest.approx(1e-3)
+    assert float(cos(1000)) == pytest.approx(1e-5, rel=1e-3)
+    assert float(cos(550)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5), rel=1e-3)
+
+
+def test_quality_probe_writes_held_out_estimates(tmp_path):
+    train_dir = _image_folder(tmp_path)
+    held = tmp_path / "held"
+    held.mkdir()
+    Image.fromarray(np.full((70, 90, 3), 128, np.uint8)).save(held / "a.png")
+    c = _config(steps=4, log_every=2, checkpoint_every=4)
+    c.data.train_dir = str(train_dir)
+    c.probe.every, c.probe.dir, c.probe.images, c.probe.crop = 2, str(held), 2, 64
+    train(c, str(tmp_path / "wd"))
+    probes = [json.loads(line) for line in open(tmp_path / "wd" / "metrics.jsonl")
+              if "probe/bpp" in line]
+    assert [p["step"] for p in probes] == [2, 4]
+    assert all(p["probe/bpp"] > 0 and 0 < p["probe/psnr"] < 100 for p in probes)
+    c.probe.dir = str(train_dir)  # a probe on training images is refused
+    with pytest.raises(ConfigError, match="kept out of training"):
+        train(c, str(tmp_path / "wd2"))

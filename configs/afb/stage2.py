@@ -26,9 +26,9 @@ from configs.scr import stage1
 
 def get_config():
     c = stage1.get_config()
-    c.model = ml_collections.ConfigDict(dict(
-        name="afb_mean_scale", N=64, M=96, hidden=0, rate_range=(0.15, 1.35),
-        eb_filters=(3, 3, 3), residual=False))
+    c.model.name = "afb_mean_scale"
+    c.model.hidden = 0
+    c.model.rate_range = (0.15, 1.35)
     c.loss = "afb"
     c.afb = ml_collections.ConfigDict(dict(lmbda=0.0035, rate_weight=10.0))
     c.steps = 1500

@@ -8,15 +8,12 @@ the reproduction in BENCHMARKS.md: N=64, M=96, 128x128 crops, a few thousand ste
 hour on 2 cores). Override ``model.N/M``, ``data.crop`` and ``steps`` for the full recipe.
 """
 
-import ml_collections
-
 from configs import tiny
 
 
 def get_config():
     c = tiny.get_config()
-    c.model = ml_collections.ConfigDict(dict(name="mean_scale", N=64, M=96,
-                                                  eb_filters=(3, 3, 3)))
+    c.model.N, c.model.M = 64, 96
     c.loss = "rd"
     c.lmbda = 0.2
     c.steps = 2000

@@ -17,8 +17,8 @@ from configs.scr import stage1
 
 def get_config():
     c = stage1.get_config()
-    c.model = ml_collections.ConfigDict(dict(name="scr_mean_scale", N=64, M=96, selective=False,
-                                                  eb_filters=(3, 3, 3)))
+    c.model.name = "scr_mean_scale"
+    c.model.selective = False
     c.loss = "scr"
     c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=2))
     c.steps = 2000

@@ -18,9 +18,8 @@ same two methods.
 
 from __future__ import annotations
 
-import numpy as np
-
 import constriction
+import numpy as np
 
 from jlic.entropy.tables import TableSet
 

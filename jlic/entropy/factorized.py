@@ -55,7 +55,7 @@ class FactorizedPrior(nnx.Module):
         """x (C, 1, n) -> logits of the CDF, (C, 1, n)."""
         sg = jax.lax.stop_gradient if stop_gradient else (lambda v: v)
         logits = x
-        for i, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
+        for i, (matrix, bias) in enumerate(zip(self.matrices, self.biases, strict=True)):
             logits = jnp.matmul(jax.nn.softplus(sg(matrix[...])), logits) + sg(bias[...])
             if i < len(self.factors):
                 logits = logits + jnp.tanh(sg(self.factors[i][...])) * jnp.tanh(logits)

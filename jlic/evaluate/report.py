@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 
 import numpy as np
 
 from jlic.evaluate.bdrate import bd_psnr, bd_rate
-from jlic.imageio import atomic_write
+from jlic.files import atomic_write
 
 
 def write_json(path, name, description, curve):

@@ -48,7 +48,7 @@ def list_images(folder: str) -> list[str]:
 def _read_rgb(path):
     """Evaluation compares RGB: grayscale files are replicated to three channels."""
     image, _ = read_image(path)
-    return codec._as_rgb(image)[0]
+    return codec.as_rgb(image)[0]
 
 
 def _quality(original, decoded):

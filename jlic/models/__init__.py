@@ -10,7 +10,8 @@ MODELS = {"scale_hyperprior": ScaleHyperprior, "mean_scale": MeanScaleHyperprior
 
 
 def build_model(name: str, rngs, **kwargs):
-    """Constructs a registered model by name, e.g. ``build_model("mean_scale", rngs, N=128, M=192)``."""
+    """Constructs a registered model by name, e.g.
+    ``build_model("mean_scale", rngs, N=128, M=192)``."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     return MODELS[name](rngs=rngs, **kwargs)

@@ -20,7 +20,6 @@ per latent feature (BPF); ``bpp_to_bpf`` converts, in one place.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from flax import nnx
 

@@ -10,7 +10,8 @@ g_a and g_s, the base of the AFB paper (not a CompressAI architecture)::
       -> g_a -> y (B,H/16,W/16,M) -> h_a -> z (B,H/64,W/64,N)
                                                |  factorized prior, z_hat = round(z - med) + med
                                                v
-                 y_hat <- quantize(y, mean) <- h_s(z_hat) -> (scale, mean)   [mean = 0: ScaleHyperprior]
+                 y_hat <- quantize(y, mean) <- h_s(z_hat) -> (scale, mean)
+                                                    (mean = 0: ScaleHyperprior)
       -> g_s(y_hat) -> x_hat
 
 In training (``training=True``) rounding is replaced by the proxy that ``quantization`` names

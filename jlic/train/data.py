@@ -19,6 +19,8 @@ import grain
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from jlic.imageio import to_uint8
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
@@ -72,17 +74,45 @@ def scan_images(folder: str, crop: int = 0) -> ImageFolder:
 
 
 def load_rgb(path: str) -> np.ndarray:
-    """Decodes an image file to uint8 RGB (H, W, 3). Grayscale is replicated, alpha dropped,
-    16-bit reduced to 8 bits."""
+    """Decodes an image file to uint8 RGB (H, W, 3) with the codec's rule
+    (``jlic.imageio.to_uint8``); grayscale is replicated."""
     try:
         with Image.open(path) as img:
-            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(img, dtype=np.uint32)
-                arr = (arr >> 8).astype(np.uint8) if arr.max() > 255 else arr.astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=-1)
-            return np.asarray(img.convert("RGB"))
+            img.load()
+            arr, _ = to_uint8(img, path)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot decode image {path!r}: {e}") from None
+    return np.repeat(arr[..., None], 3, axis=-1) if arr.ndim == 2 else arr
+
+
+class SkippingLoader:
+    """``paths[i]`` decoded by ``load_rgb``; a file that fails to decode (it passed the scan's
+    verification but its data is broken) is skipped for the next path, with one warning per
+    file and a count (``skipped``), so one bad image neither ends nor derails a run. Batches
+    stay a pure function of (seed, position)."""
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+        self._index = {p: i for i, p in enumerate(self.paths)}
+        self.bad: set[str] = set()
+
+    @property
+    def skipped(self) -> int:
+        return len(self.bad)
+
+    def __call__(self, path: str) -> np.ndarray:
+        i = self._index[path]
+        for k in range(len(self.paths)):
+            candidate = self.paths[(i + k) % len(self.paths)]
+            if candidate in self.bad:
+                continue
+            try:
+                return load_rgb(candidate)
+            except DataError as e:
+                self.bad.add(candidate)
+                log.warning("skipping an image that fails to decode (%d so far): %s",
+                            len(self.bad), e)
+        raise DataError(f"none of the {len(self.paths)} training images can be decoded")
 
 
 def random_crop_flip(img: np.ndarray, crop: int, rng: np.random.Generator) -> np.ndarray:
@@ -113,7 +143,7 @@ def make_dataset(folder: ImageFolder, *, crop: int, batch_size: int, seed: int,
         raise DataError(f"shard {shard_index} of {shard_count} holds no images "
                         f"({len(folder.paths)} images in all)")
     ds = grain.MapDataset.source(paths).shuffle(seed=seed).repeat()
-    ds = ds.map(load_rgb)
+    ds = ds.map(SkippingLoader(paths))
     ds = ds.random_map(lambda img, rng: random_crop_flip(img, crop, rng), seed=seed + 1)
     return ds.batch(batch_size, drop_remainder=True)
 

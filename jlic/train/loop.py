@@ -13,31 +13,38 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from jlic.entropy.factorized import Quantiles
+from jlic.files import atomic_write
 from jlic.frozen import flat_arrays
 from jlic.models import build_model
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
-from jlic.train.metrics import MetricWriter
 from jlic.train.losses import make_loss
+from jlic.train.metrics import MetricWriter
+from jlic.train.probe import check_held_out, make_probe
 from jlic.train.step import init_train_state, make_train_step
 
 log = logging.getLogger(__name__)
 
-REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size", "steps",
-                   "learning_rate", "aux_learning_rate", "grad_clip", "seed", "log_every",
-                   "checkpoint_every")
+REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size",
+                   "data.num_threads", "loss", "quantization", "steps", "learning_rate",
+                   "lr_schedule.warmup_steps", "lr_schedule.decay", "lr_schedule.decay_at",
+                   "lr_schedule.decay_factor", "aux_learning_rate", "grad_clip",
+                   "gain_lr_multiplier", "compute_dtype", "init_from", "seed", "log_every",
+                   "checkpoint_every", "probe.every", "probe.dir", "probe.images", "probe.crop")
+# (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "model.rate_range")}
 
@@ -46,20 +53,109 @@ class ConfigError(ValueError):
     """A config that is missing a field or holds an unusable value."""
 
 
+def _field(config, field):
+    node = config
+    for part in field.split("."):
+        if part not in node:
+            raise ConfigError(f"config is missing the field {field!r}")
+        node = node[part]
+    return node
+
+
+def _number(config, field, *, integer=False, minimum=None, positive=False):
+    v = _field(config, field)
+    kinds = (int,) if integer else (int, float)
+    if isinstance(v, bool) or not isinstance(v, kinds) or not math.isfinite(v):
+        raise ConfigError(f"config field {field!r} must be a finite "
+                          f"{'integer' if integer else 'number'} (got {v!r})")
+    if (positive and v <= 0) or (minimum is not None and v < minimum):
+        raise ConfigError(f"config field {field!r} must be "
+                          f"{'> 0' if positive else f'>= {minimum}'} (got {v!r})")
+    return v
+
+
+def _one_of(config, field, allowed):
+    v = _field(config, field)
+    if v not in allowed:
+        raise ConfigError(f"unknown {field} {v!r}; known: {', '.join(map(str, allowed))}")
+
+
+def _validate_model_and_data(config):
+    from jlic.models import MODELS
+
+    _one_of(config, "model.name", sorted(MODELS))
+    for field in ("model.N", "model.M"):
+        if field.split(".")[1] in config.model:
+            _number(config, field, integer=True, positive=True)
+    if _number(config, "data.crop", integer=True, positive=True) % 64:
+        raise ConfigError(f"data.crop must be a positive multiple of 64 "
+                          f"(got {config.data.crop})")
+    _number(config, "data.batch_size", integer=True, positive=True)
+    _number(config, "data.num_threads", integer=True, positive=True)
+
+
+def _validate_optimization(config):
+    from jlic.quantize import QUANTIZATION_MODES
+
+    _one_of(config, "quantization", QUANTIZATION_MODES)
+    _one_of(config, "compute_dtype", ("float32", "bfloat16"))
+    _one_of(config, "lr_schedule.decay", ("step", "cosine"))
+    for field in ("steps", "seed", "lr_schedule.warmup_steps"):
+        _number(config, field, integer=True, minimum=0)
+    for field in ("log_every", "checkpoint_every"):
+        _number(config, field, integer=True, positive=True)
+    for field in ("learning_rate", "aux_learning_rate", "grad_clip", "gain_lr_multiplier",
+                  "lr_schedule.decay_factor"):
+        _number(config, field, positive=True)
+    if not 0 <= _number(config, "lr_schedule.decay_at", minimum=0) <= 1:
+        raise ConfigError("lr_schedule.decay_at is a fraction of the steps, in [0, 1]")
+    for field in LOSS_FIELDS[config.loss]:
+        if field == "scr.levels_per_step":
+            _number(config, field, integer=True, minimum=0)
+        elif field != "model.rate_range":
+            _number(config, field, positive=True)
+
+
+def _validate_probe(config):
+    for field in ("probe.every", "probe.images"):
+        _number(config, field, integer=True, minimum=0)
+    if _number(config, "probe.crop", integer=True, positive=True) % 64:
+        raise ConfigError("probe.crop must be a multiple of 64")
+    if config.probe.every:
+        if not os.path.isdir(config.probe.dir):
+            raise ConfigError(f"probe.dir {config.probe.dir!r} is not a folder of images")
+        if not check_held_out(config.probe.dir, config.data.train_dir):
+            raise ConfigError("probe.dir must be kept out of training (it overlaps "
+                              "data.train_dir)")
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
-    loss = config.get("loss", "rd")
-    if loss not in LOSS_FIELDS:
-        raise ConfigError(f"unknown loss {loss!r}; known: {', '.join(LOSS_FIELDS)}")
-    for field in REQUIRED_FIELDS + LOSS_FIELDS[loss]:
-        node = config
-        for part in field.split("."):
-            if part not in node:
-                raise ConfigError(f"config is missing the field {field!r}")
-            node = node[part]
-    if config.data.batch_size < 1 or config.steps < 0 or config.data.crop % 64:
-        raise ConfigError("config needs data.batch_size >= 1, steps >= 0 and data.crop a "
-                          f"multiple of 64 (got {config.data.batch_size}, {config.steps}, "
-                          f"{config.data.crop})")
+    """Checks every field's presence, type and range before any work is done."""
+    for field in REQUIRED_FIELDS:
+        _field(config, field)
+    _one_of(config, "loss", tuple(LOSS_FIELDS))
+    for field in LOSS_FIELDS[config.loss]:
+        _field(config, field)
+    _validate_model_and_data(config)
+    _validate_optimization(config)
+    _validate_probe(config)
+
+
+def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
+    """A workdir that already holds a run may only be resumed with the same model: a re-run
+    with other sizes must not touch it (its config.json still exports its checkpoints)."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path) or not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        return
+    try:
+        with open(path) as f:
+            previous = json.load(f).get("model")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(f"{workdir!r} holds a run whose config.json is unreadable; use "
+                          "another workdir") from None
+    if json.loads(json.dumps(previous)) != json.loads(config.model.to_json()):
+        raise ConfigError(f"{workdir!r} holds a run of another model ({previous}); resume it "
+                          "with the same model config or train in a new workdir")
 
 
 def prepare_workdir(workdir: str) -> None:
@@ -89,14 +185,31 @@ def _gain_labels(params):
     return jax.tree_util.tree_map_with_path(label, params)
 
 
-def make_optimizers(config):
-    """Adam with gradient clipping; ``config.gain_lr_multiplier`` scales the learning rate of
-    SCR's per-level vectors (few parameters, which move far: QV spans ~10x over the levels)."""
-    def adam(multiplier):
-        return optax.adam(optax.piecewise_constant_schedule(
-            config.learning_rate * multiplier, {int(config.steps * 0.9): 0.1}))
+def learning_rate_schedule(config, peak: float):
+    """``config.lr_schedule`` as an optax schedule (step -> learning rate): linear warm-up from
+    0 over ``warmup_steps``, then constant with a x``decay_factor`` step at ``decay_at`` of the
+    steps ("step"), or a cosine from the peak to ``decay_factor * peak`` at the end."""
+    s = config.lr_schedule
+    warmup = int(s.warmup_steps)
+    if s.decay == "cosine":
+        main = optax.cosine_decay_schedule(peak, max(config.steps - warmup, 1), s.decay_factor)
+    else:
+        main = optax.piecewise_constant_schedule(
+            peak, {max(int(config.steps * s.decay_at) - warmup, 0): s.decay_factor})
+    if not warmup:
+        return main
+    return optax.join_schedules([optax.linear_schedule(0.0, peak, warmup), main], [warmup])
 
-    mult = config.get("gain_lr_multiplier", 1.0)
+
+def make_optimizers(config, gain_lr_multiplier: float | None = None):
+    """Adam with gradient clipping and ``learning_rate_schedule``; ``gain_lr_multiplier``
+    (default: the config's) scales the learning rate of SCR's per-level vectors (few
+    parameters, which move far: QV spans ~10x over the levels). The optimizer state's
+    structure depends on the multiplier only, not on the schedule."""
+    def adam(multiplier):
+        return optax.adam(learning_rate_schedule(config, config.learning_rate * multiplier))
+
+    mult = config.gain_lr_multiplier if gain_lr_multiplier is None else gain_lr_multiplier
     inner = adam(1.0) if mult == 1.0 else optax.multi_transform(
         {"main": adam(1.0), "gain": adam(mult)}, _gain_labels)
     tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), inner)
@@ -125,9 +238,9 @@ def train(config: ml_collections.ConfigDict, workdir: str):
         raise ConfigError(f"data.batch_size = {config.data.batch_size} must be a multiple of the "
                           f"number of devices ({n_dev})")
     prepare_workdir(workdir)
+    check_resumable(config, workdir)
     if pid == 0:
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            f.write(config.to_json(indent=2))
+        atomic_write(os.path.join(workdir, "config.json"), config.to_json(indent=2).encode())
 
     folder = data_lib.scan_images(config.data.train_dir, config.data.crop)
     dataset = data_lib.make_dataset(folder, crop=config.data.crop,
@@ -135,9 +248,9 @@ def train(config: ml_collections.ConfigDict, workdir: str):
                                     seed=config.seed, shard_index=pid, shard_count=n_proc)
     with open(os.path.join(workdir, f"data_shard_{pid}_of_{n_proc}.json"), "w") as f:
         json.dump(list(folder.paths[pid::n_proc]), f)  # the images this process reads
-    data_iter = data_lib.make_iterator(dataset, config.data.get("num_threads", 2))
+    data_iter = data_lib.make_iterator(dataset, config.data.num_threads)
 
-    dtype = jnp.dtype(config.get("compute_dtype", "float32"))
+    dtype = jnp.dtype(config.compute_dtype)
     model = model_from_config(config, config.seed, dtype)
     tx, aux_tx = make_optimizers(config)
     graphdef, state = init_train_state(model, tx, aux_tx)
@@ -154,7 +267,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
     if ckpt.latest_step() is not None:  # restores straight into the replicated sharding
         state, data_iter = ckpt.restore(state, data_iter)
         log.info("resumed from step %d", int(state.step))
-    elif config.get("init_from"):
+    elif config.init_from:
         state = jax.device_put(init_from(jax.device_get(state), tx, aux_tx, config.init_from),
                                replicated)
     start = int(state.step)
@@ -163,6 +276,8 @@ def train(config: ml_collections.ConfigDict, workdir: str):
                       in_shardings=(replicated, batch_sharding, replicated),
                       out_shardings=(replicated, replicated), donate_argnums=0)
     base_key = jax.random.key(config.seed)
+    probe = make_probe(config, graphdef, nnx.merge(graphdef, state.params,
+                                                   state.quantiles).rate_kind)
     writer = MetricWriter(workdir, total_steps=config.steps, initial_step=start,
                           enabled=pid == 0)
     stop = _StopRequest()
@@ -176,6 +291,8 @@ def train(config: ml_collections.ConfigDict, workdir: str):
             writer.advance()
             if done % config.log_every == 0 or done == config.steps:
                 writer.write(done, jax.device_get(metrics))
+            if probe is not None and (done % config.probe.every == 0 or done == config.steps):
+                writer.write_probe(done, probe(state.params, state.quantiles))
             preempted = stop.requested or (n_proc > 1 and ckpt.manager.reached_preemption(done))
             if done % config.checkpoint_every == 0 or done == config.steps or preempted:
                 ckpt.save(done, state, data_iter, force=True)
@@ -204,7 +321,13 @@ def load_trained(workdir: str, step: int | None = None):
     try:
         if ckpt.latest_step() is None:
             raise ConfigError(f"{workdir!r} holds no checkpoint yet")
-        tx, aux_tx = make_optimizers(config)
+        # the template's structure needs only the gain multiplier (absent from config.json
+        # files written before the field existed: 1, as they trained); the schedule is
+        # irrelevant to it, so any learning rate builds it
+        constant = ml_collections.ConfigDict(dict(
+            learning_rate=1.0, steps=1, lr_schedule=dict(warmup_steps=0, decay="step",
+                                                         decay_at=1.0, decay_factor=1.0)))
+        tx, aux_tx = make_optimizers(constant, config.get("gain_lr_multiplier", 1.0))
         graphdef, template = init_train_state(model_from_config(config), tx, aux_tx)
         state = ckpt.restore_state(template, step)
     finally:

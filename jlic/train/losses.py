@@ -104,8 +104,8 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
 
 
 def make_loss(config):
-    kind = config.get("loss", "rd")
-    quantization = config.get("quantization", "mixed")
+    kind = config.loss
+    quantization = config.quantization
     if kind == "rd":
         return rate_distortion_loss(config.lmbda, quantization)
     if kind == "scr":

@@ -4,6 +4,7 @@ a terminal. Only the writer of process 0 writes."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -36,13 +37,26 @@ class MetricWriter:
         self._last = (now, step)
         record = {"step": step, **{k: float(v) for k, v in metrics.items()},
                   "steps_per_s": steps_per_s}
-        self.jsonl.write(json.dumps(record) + "\n")
+        # JSON has no NaN/inf: a non-finite value is written as null
+        self.jsonl.write(json.dumps({k: v if math.isfinite(v) else None
+                                     for k, v in record.items()}) + "\n")
         self.jsonl.flush()
         for k, v in record.items():
             if k != "step":
                 self.tb.add_scalar(f"train/{k}", v, step)
         self.bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}",
                              psnr=f"{record['psnr']:.2f}", it_s=f"{steps_per_s:.2f}")
+
+    def write_probe(self, step: int, metrics: dict) -> None:
+        """The quality probe's metrics (``jlic.train.probe``): a JSON line and scalars."""
+        if not self.enabled:
+            return
+        record = {"step": step, **{k: float(v) for k, v in metrics.items()}}
+        self.jsonl.write(json.dumps({k: v if math.isfinite(v) else None
+                                     for k, v in record.items()}) + "\n")
+        self.jsonl.flush()
+        for k, v in metrics.items():
+            self.tb.add_scalar(k, v, step)
 
     def advance(self, n: int = 1) -> None:
         if self.bar is not None:

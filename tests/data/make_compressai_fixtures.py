@@ -3,7 +3,8 @@
     bench/setup && .venv/bin/python tests/data/make_compressai_fixtures.py
 
 Small CompressAI models (N=16, M=24) from a random start, trained for 300 steps so that file
-sizes mean something (an untrained prior puts nearly all bits in z), saved with ``torch.save`` as the zoo
+sizes mean something (an untrained prior puts nearly all bits in z), saved with ``torch.save`` as
+the zoo
 saves them (a state dict; mbt2018-mean in torch's zip format, bmshj2018-hyperprior in the older
 single-stream format), a variable-rate model that jlic must refuse, and CompressAI's own outputs
 on a 256x256 crop of kodim23: the eval-mode forward (x_hat, likelihoods) and the byte counts of
@@ -14,9 +15,9 @@ import os
 
 import numpy as np
 import torch
-from PIL import Image
 from compressai.models import MeanScaleHyperprior, ScaleHyperprior
 from compressai.models.vbr import MeanScaleHyperpriorVbr
+from PIL import Image
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compressai")
 KODIM23 = os.path.join(os.path.dirname(HERE), "..", "..", "..", "shared", "data", "kodak",

@@ -1,0 +1,49 @@
+"""The root config: every field training reads, with its unit. Every other config starts from
+this one and overrides what its recipe changes (as in Flax's examples).
+
+    python train.py --config configs/default.py --workdir runs/ms     # mbt2018-mean, quality 4
+
+Rates are in bits per pixel, MSE on images in [0, 1], learning rates per step.
+"""
+
+import ml_collections
+
+
+def get_config():
+    c = ml_collections.ConfigDict()
+    # the model: a name of jlic.models.MODELS and its keyword arguments (per-model extras such
+    # as SCR's ``selective`` or AFB's ``rate_range``/``hidden`` are added by those configs)
+    c.model = ml_collections.ConfigDict(dict(
+        name="mean_scale", N=128, M=192, eb_filters=(3, 3, 3, 3), residual=False))
+    c.data = ml_collections.ConfigDict(dict(
+        train_dir="../shared/data/train",  # any folder of images, searched recursively
+        crop=256,  # square random crops (with flips), pixels; a multiple of 64
+        batch_size=8,  # global: divided over every device of every process
+        num_threads=2))  # decoding threads per process
+    # the loss: "rd" (lmbda * 255^2 * MSE + bpp), "scr" (the multi-level SCR loss, scr.*),
+    # "afb" (AFB's rate-aware loss, afb.*); see jlic.train.losses
+    c.loss = "rd"
+    c.lmbda = 0.0130  # CompressAI's quality 4
+    c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=0))
+    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0))
+    # training quantization (jlic.quantize): "noise" (CompressAI's; measured best at equal
+    # budget, BENCHMARKS.md "Training parity"), "ste" or "mixed"
+    c.quantization = "noise"
+    c.steps = 100_000
+    c.learning_rate = 1e-4  # Adam, peak
+    # schedule of the main learning rate: linear warm-up over warmup_steps, then "step"
+    # (x decay_factor from decay_at * steps on) or "cosine" (to decay_factor * peak at the end)
+    c.lr_schedule = ml_collections.ConfigDict(dict(
+        warmup_steps=0, decay="step", decay_at=0.9, decay_factor=0.1))
+    c.aux_learning_rate = 1e-3  # Adam on the factorized prior's quantiles
+    c.grad_clip = 1.0  # global norm
+    c.gain_lr_multiplier = 1.0  # learning-rate factor of SCR's per-level vectors
+    c.compute_dtype = "float32"  # or "bfloat16" (rates and parameters stay float32)
+    c.init_from = ""  # a workdir or model file whose matching parameters start this run
+    c.seed = 0
+    c.log_every = 100  # steps between metric lines
+    c.checkpoint_every = 2000  # steps between checkpoints (and at the end, and on SIGTERM)
+    # quality probe: every probe.every steps (0: never), the model's RD estimate on the first
+    # probe.images images of probe.dir (kept out of training), centre crops of probe.crop
+    c.probe = ml_collections.ConfigDict(dict(every=0, dir="", images=4, crop=256))
+    return c
