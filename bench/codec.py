@@ -86,7 +86,7 @@ def main():
     def psnr(a):
         return 10 * np.log10(255**2 / np.mean((a - image) ** 2))
 
-    lat = codec.analyze(model, image)
+    lat = codec.quantized_latents(model, image)
     z_coder, y_coder = model.coders
     n_sym = lat.z_sym.size + int(lat.mask.sum())
     zi = codec.channel_index(lat.z_sym.shape)

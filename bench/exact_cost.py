@@ -33,8 +33,8 @@ def main():
 
     exact = FrozenModel.load(args.model)
     floating = FrozenModel.load(args.model)
-    floating.integer_hyper = None  # same parameters and tables, float side information
-    rates = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0] if exact.rate_kind == "quality" else [None]
+    floating.integer_coding_params = None  # same parameters and tables, float side information
+    rates = [float(q) for q in range(1, 9)] if exact.rate_spec.kind == "quality" else [None]
     res = {name: {r: [] for r in rates} for name in ("exact", "float")}
     for path in list_images(args.data):
         image, _ = read_image(path)

@@ -49,7 +49,7 @@ def main():
     model = FrozenModel.load(args.model)
     if args.range:
         lo, hi = (float(v) for v in args.range.split(","))
-    elif model.rate_kind == "bpp":
+    elif model.rate_spec.kind == "bpp":
         lo, hi = model.model.rate_range
     else:
         lo, hi = 0.1, 1.5
@@ -60,7 +60,7 @@ def main():
         image, _ = read_image(path)
         pixels = image.shape[0] * image.shape[1]
         name = os.path.basename(path)
-        if model.rate_kind == "bpp":
+        if model.rate_spec.kind == "bpp":
             enc = codec.Encoder(model, image)
             for t in rng.uniform(lo, hi, args.open_loop_targets):
                 rows.append({"image": name, "mode": "open", "target": t,

@@ -128,7 +128,10 @@ def run_compressai(args, lmbda, seed):
         folder, crop=c.data.crop, batch_size=c.data.batch_size, seed=seed), 2)
     t0 = time.perf_counter()
     net.train()
-    for _ in range(c.steps):
+    for step in range(c.steps):
+        if step % 500 == 0:
+            print(f"compressai step {step} of {c.steps}, {time.perf_counter() - t0:.0f} s",
+                  flush=True)
         x = torch.from_numpy(np.asarray(next(batches))).permute(0, 3, 1, 2).float() / 255.0
         opt.zero_grad()
         aux_opt.zero_grad()
@@ -173,33 +176,21 @@ def _mean(v):
     return sum(v) / len(v)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--lambdas", type=float, nargs="+", default=[0.0035, 0.0067, 0.013, 0.025])
-    p.add_argument("--second-seed-at", type=float, default=0.013)
-    p.add_argument("--steps", type=int, default=3156)
-    p.add_argument("--quantization", default="noise")
-    p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
-    p.add_argument("--runs", default=os.path.join(ROOT, "runs", "train_parity"))
-    p.add_argument("--out", default=os.path.join(ROOT, "results", "train_parity"))
-    p.add_argument("--run", choices=("init", *SIDES), help=argparse.SUPPRESS)
-    p.add_argument("--lmbda", type=float, help=argparse.SUPPRESS)
-    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    args = p.parse_args()
-
-    if args.run:
-        if args.run == "init":
-            make_init(args, args.lmbda, args.seed)
-            return
-        fn = run_jlic if args.run == "jlic" else run_compressai
-        result = fn(args, args.lmbda, args.seed)
-        path = os.path.join(_workdir(args, args.lmbda, args.seed), f"{args.run}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(result, f, indent=1)
-        os.replace(path + ".tmp", path)
+def _one_run(args):
+    """The subprocess side: one init, or one side's training and evaluation."""
+    if args.run == "init":
+        make_init(args, args.lmbda, args.seed)
         return
+    fn = run_jlic if args.run == "jlic" else run_compressai
+    result = fn(args, args.lmbda, args.seed)
+    path = os.path.join(_workdir(args, args.lmbda, args.seed), f"{args.run}.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=1)
+    os.replace(path + ".tmp", path)
 
-    runs = [(lm, 0) for lm in args.lambdas] + [(args.second_seed_at, 1)]
+
+def _all_runs(args, runs) -> dict:
+    """Runs (or reuses) every run: -> {(side, lambda, seed): result}."""
     results = {}
     for lmbda, seed in runs:
         wd = _workdir(args, lmbda, seed)
@@ -212,7 +203,10 @@ def main():
                 _run_sub(args, side, lmbda, seed)
             with open(path) as f:
                 results[(side, lmbda, seed)] = json.load(f)
+    return results
 
+
+def _report(args, runs, results):
     from jlic.evaluate.bdrate import bd_rate
     from jlic.evaluate.report import write_json
 
@@ -221,10 +215,8 @@ def main():
     print(f"{'lambda':>8} {'seed':>4} " + " ".join(f"{s + ' bpp':>15} {s + ' dB':>15}"
                                                    for s in args.sides))
     for lmbda, seed in runs:
-        cells = []
-        for side in args.sides:
-            r = results[(side, lmbda, seed)]
-            cells.append(f"{_mean(r['bpp']):15.4f} {_mean(r['psnr']):15.3f}")
+        cells = [f"{_mean(results[(side, lmbda, seed)]['bpp']):15.4f} "
+                 f"{_mean(results[(side, lmbda, seed)]['psnr']):15.3f}" for side in args.sides]
         print(f"{lmbda:8.4f} {seed:4d} " + " ".join(cells))
     curves = {}
     os.makedirs(args.out, exist_ok=True)
@@ -236,7 +228,7 @@ def main():
                    f"{side} mbt2018-mean N=64 M=96 ({args.quantization}, {args.steps} steps)",
                    "bench/train_parity.py: equal budget, same initial weights and batches",
                    curves[side])
-    for side in args.sides:
+    for side in args.sides if (args.second_seed_at, 1) in runs else ():
         a, b = (results[(side, args.second_seed_at, s)] for s in (0, 1))
         print(f"seed spread ({side}, lambda {args.second_seed_at}): "
               f"{_mean(b['bpp']) - _mean(a['bpp']):+.4f} bpp, "
@@ -245,6 +237,29 @@ def main():
         ref, test = curves["compressai"], curves["jlic"]
         print(f"BD-rate jlic vs CompressAI: "
               f"{bd_rate(ref['bpp'], ref['psnr-rgb'], test['bpp'], test['psnr-rgb']):+.2f}%")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lambdas", type=float, nargs="+", default=[0.0035, 0.0067, 0.013, 0.025])
+    p.add_argument("--second-seed-at", type=float, default=0.013,
+                   help="a lambda of --lambdas to train again with seed 1 (else none)")
+    p.add_argument("--steps", type=int, default=3156)
+    p.add_argument("--quantization", default="noise")
+    p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    p.add_argument("--runs", default=os.path.join(ROOT, "runs", "train_parity"))
+    p.add_argument("--out", default=os.path.join(ROOT, "results", "train_parity"))
+    p.add_argument("--run", choices=("init", *SIDES), help=argparse.SUPPRESS)
+    p.add_argument("--lmbda", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.run:
+        _one_run(args)
+        return
+    runs = [(lm, 0) for lm in args.lambdas]
+    if args.second_seed_at in args.lambdas:
+        runs.append((args.second_seed_at, 1))
+    _report(args, runs, _all_runs(args, runs))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def get_config():
     c.gain_lr_multiplier = 1.0  # learning-rate factor of SCR's per-level vectors
     c.compute_dtype = "float32"  # or "bfloat16" (rates and parameters stay float32)
     c.init_from = ""  # a workdir or model file whose matching parameters start this run
+    c.init_skip = ()  # parameter names init_from leaves fresh, e.g. ("log_qv", "log_iqv")
     c.seed = 0
     c.log_every = 100  # steps between metric lines
     c.checkpoint_every = 2000  # steps between checkpoints (and at the end, and on SIGTERM)

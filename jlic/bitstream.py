@@ -26,13 +26,13 @@ import zlib
 from dataclasses import dataclass
 
 from jlic.errors import BitstreamError
+from jlic.rate import BY_FILE_CODE
 
 MAGIC = b"JLIC"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 MAX_SIDE = 16384  # pixels; bounds the memory a file can make the decoder allocate
 MAX_FILE_BYTES = 1 << 31  # more than any image of MAX_SIDE^2 pixels needs at any rate
-RATE_KINDS = {0: "none", 1: "quality", 2: "bpp"}
 _FIXED = struct.Struct("<4sB8sIIBBfB")
 _CRC = 4
 
@@ -43,14 +43,14 @@ class Header:
     height: int
     width: int
     channels: int
-    rate_kind: int
+    rate_code: int  # the model's RateSpec.file_code (jlic.rate)
     rate_value: float
     version: int = FORMAT_VERSION
 
 
 def pack(header: Header, streams: list[bytes]) -> bytes:
     fixed = _FIXED.pack(MAGIC, FORMAT_VERSION, header.fingerprint, header.height, header.width,
-                        header.channels, header.rate_kind, header.rate_value, len(streams))
+                        header.channels, header.rate_code, header.rate_value, len(streams))
     body = fixed + struct.pack(f"<{len(streams)}I", *map(len, streams)) + b"".join(streams)
     return body + struct.pack("<I", zlib.crc32(body))
 
@@ -73,7 +73,7 @@ def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, lis
                              f"1..{MAX_SIDE} per side")
     if c not in (1, 3):
         raise BitstreamError(f"unsupported channel count {c}")
-    if kind not in RATE_KINDS:
+    if kind not in BY_FILE_CODE:
         raise BitstreamError(f"unknown rate kind {kind}")
     if expected_streams is not None and count != expected_streams:
         raise BitstreamError(f"file has {count} streams, expected {expected_streams}")

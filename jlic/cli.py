@@ -19,9 +19,10 @@ import sys
 import time
 
 from jlic import cpu_flags
+from jlic.rate import BY_FILE_CODE, QUALITY
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "assets", "default.jlicm")
-DEFAULT_QUALITY = 4.0
+DEFAULT_QUALITY = 4.0  # SCR quality when --quality is not given
 
 
 def _default_fingerprint() -> bytes:
@@ -74,7 +75,7 @@ def _encode(args, model, image):
                   file=sys.stderr)
         return search.data, search.rate, search
     rate = None
-    if model.rate_kind == "quality":
+    if model.rate_spec is QUALITY:
         rate = DEFAULT_QUALITY if args.quality is None else args.quality
     return codec.Encoder(model, image).encode(rate), rate, None
 
@@ -90,7 +91,7 @@ def _verbose_report(model, image, data, t_enc: float) -> str:
     line = f", PSNR {psnr(image, decoded):.2f} dB"
     if min(image.shape[:2]) >= MIN_SIDE:
         line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
-    if model.rate_kind == "quality":
+    if model.rate_spec is QUALITY:
         line += f", {100 * codec.coded_mask(model, data).mean():.1f}% of y coded"
     line += f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)"
     if model.label:
@@ -107,7 +108,7 @@ def cmd_compress(args) -> None:
     for w in warnings:
         print(f"jlic: warning: {w}", file=sys.stderr)
     model = _load_model(args.model)
-    _check_rate_flags(args, model.rate_kind)
+    _check_rate_flags(args, model.rate_spec.kind)
     t0 = time.perf_counter()
     data, rate, search = _encode(args, model, image)
     t_enc = time.perf_counter() - t0
@@ -115,7 +116,7 @@ def cmd_compress(args) -> None:
     h, w = image.shape[:2]
     line = f"{args.output}: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp"
     if rate is not None:
-        line += f", {'quality' if model.rate_kind == 'quality' else 'target'} {rate:g}"
+        line += f", {model.rate_spec.label} {rate:g}"
     if search is not None:
         line += f" ({search.probes} probes for {args.bpp:g} bpp)"
     if args.verbose:
@@ -142,7 +143,7 @@ def cmd_info(args) -> None:
     data = _read_jlic(args.input)
     header, streams = bitstream.parse(data)
     coded = None  # SCR files: from the z stream alone (y is not decoded)
-    if header.rate_kind == codec.RATE_KIND_CODES["quality"] and (
+    if header.rate_code == QUALITY.file_code and (
             args.model or header.fingerprint == _default_fingerprint()):
         mask = codec.coded_mask(_load_model(args.model), data)
         coded = f"{int(mask.sum())} of {mask.size} y elements ({100 * mask.mean():.1f}%)"
@@ -151,8 +152,8 @@ def cmd_info(args) -> None:
     print(f"size:        {len(data)} bytes, {8 * len(data) / pixels:.4f} bpp")
     print(f"image:       {header.width}x{header.height}, {header.channels} channel(s)")
     print(f"model:       {header.fingerprint.hex()}")
-    kind = bitstream.RATE_KINDS[header.rate_kind]
-    print(f"rate input:  {kind}" + ("" if kind == "none" else f" = {header.rate_value:g}"))
+    spec = BY_FILE_CODE[header.rate_code]
+    print(f"rate input:  {spec.kind}" + (f" = {header.rate_value:g}" if spec.allowed else ""))
     print("streams:     " + ", ".join(f"{n} {len(s)} bytes"
                                       for n, s in zip(("z", "y"), streams, strict=True)))
     if coded:

@@ -26,11 +26,9 @@ import numpy as np
 
 from jlic import bitstream
 from jlic.entropy.coder import ESCAPE_FIXED32, ESCAPE_GAMMA, CorruptStreamError
+from jlic.entropy.tables import PRECISION
 from jlic.errors import BitstreamError, ImageError, RateError
 from jlic.frozen import FrozenModel
-
-RATE_KIND_CODES = {"none": 0, "quality": 1, "bpp": 2}
-QUALITY_RANGE = (1.0, 8.0)
 
 
 @dataclass
@@ -50,23 +48,9 @@ class Latents:
 
 
 def check_rate(model: FrozenModel, rate) -> float | None:
-    """Validates the rate input for the model; returns it as the float32 value that is coded."""
-    kind = model.rate_kind
-    if kind == "none":
-        if rate is not None:
-            raise RateError("this model has a single rate and takes no rate input")
-        return None
-    if rate is None:
-        raise RateError(f"this model needs a rate input ({kind})")
-    value = float(np.float32(rate))
-    if not np.isfinite(value):
-        raise RateError(f"rate input must be finite, got {rate}")
-    if kind == "quality" and not QUALITY_RANGE[0] <= value <= QUALITY_RANGE[1]:
-        raise RateError(f"quality must be in [{QUALITY_RANGE[0]:g}, {QUALITY_RANGE[1]:g}], "
-                         f"got {rate}")
-    if kind == "bpp" and not 0.0 < value <= 64.0:
-        raise RateError(f"bpp target must be in (0, 64], got {rate}")
-    return value
+    """Validates the rate input for the model (``jlic.rate``); returns it as the float32 value
+    that is coded."""
+    return model.rate_spec.check(rate)
 
 
 def as_rgb(image: np.ndarray) -> tuple[np.ndarray, int]:
@@ -126,7 +110,7 @@ def channel_index(shape) -> np.ndarray:
 
 def _table_bits(tables, values, index) -> float:
     pos = np.clip(values - tables.offsets[index], 0, tables.lengths[index] - 1)
-    return float(-np.log2(tables.freqs[index, pos] / 2.0**16).sum())
+    return float(-np.log2(tables.freqs[index, pos] / 2.0**PRECISION).sum())
 
 
 def _reconstruct(y_sym, p):
@@ -151,11 +135,12 @@ class Encoder:
 
     def latents(self, rate=None) -> Latents:
         rate = check_rate(self.model, rate)
-        if self.model.rate_kind == "bpp" or self._yz is None:
+        depends = self.model.rate_spec.analysis_depends_on_rate
+        if depends or self._yz is None:
             y, z = self.model.analyze(self.x, rate)
             if not (np.all(np.isfinite(y)) and np.all(np.isfinite(z))):
                 raise ImageError("the model produced non-finite latents for this image")
-            if self.model.rate_kind != "bpp":
+            if not depends:
                 self._yz = (y, z)
         else:
             y, z = self._yz
@@ -169,13 +154,13 @@ class Encoder:
         return self.latents(rate).estimated_bits / (self.height * self.width)
 
 
-def analyze(model: FrozenModel, image: np.ndarray, rate=None) -> Latents:
+def quantized_latents(model: FrozenModel, image: np.ndarray, rate=None) -> Latents:
     return Encoder(model, image).latents(rate)
 
 
 def _quantize(model: FrozenModel, y, z, rate) -> Latents:
     z_sym = np.round(z - model.medians).astype(np.int32)
-    p = model.hyper_from_symbols(z_sym, rate)
+    p = model.coding_params_from_symbols(z_sym, rate)
     y_sym = np.where(p["mask"], np.round((y - p["mean"]) / p["qv"]), 0).astype(np.int32)
     bits = (_table_bits(model.z_tables, z_sym, channel_index(z_sym.shape))
             + _table_bits(model.y_tables, y_sym[p["mask"]], p["scale_index"][p["mask"]]))
@@ -195,8 +180,8 @@ def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, chan
     z_coder, y_coder = model.coders
     z_stream = z_coder.encode(lat.z_sym, channel_index(lat.z_sym.shape))
     y_stream = y_coder.encode(lat.y_sym[lat.mask], lat.scale_index[lat.mask])
-    kind = RATE_KIND_CODES[model.rate_kind]
-    header = bitstream.Header(model.fingerprint, height, width, channels, kind,
+    header = bitstream.Header(model.fingerprint, height, width, channels,
+                              model.rate_spec.file_code,
                               0.0 if lat.rate is None else lat.rate)
     return bitstream.pack(header, [z_stream, y_stream])
 
@@ -209,9 +194,9 @@ def _decode_side_information(model: FrozenModel, data: bytes):
         raise BitstreamError(
             f"file was written with model {header.fingerprint.hex()}, but the loaded model is "
             f"{model.fingerprint.hex()}; decode it with the model that wrote it")
-    if header.rate_kind != RATE_KIND_CODES[model.rate_kind]:
+    if header.rate_code != model.rate_spec.file_code:
         raise BitstreamError("the file's rate input does not fit the model")
-    rate = None if model.rate_kind == "none" else header.rate_value
+    rate = None if model.rate_spec.allowed is None else header.rate_value
     try:
         rate = check_rate(model, rate)
     except RateError as e:
@@ -224,7 +209,7 @@ def _decode_side_information(model: FrozenModel, data: bytes):
         z_sym = model.coders[0].decode(z_stream, channel_index(z_shape), escapes)
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
-    p = model.hyper_from_symbols(z_sym.reshape(z_shape), rate)
+    p = model.coding_params_from_symbols(z_sym.reshape(z_shape), rate)
     return header, rate, p, y_stream, escapes
 
 
@@ -233,7 +218,7 @@ def coded_mask(model: FrozenModel, data: bytes) -> np.ndarray:
     return _decode_side_information(model, data)[2]["mask"]
 
 
-def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False):
+def decode_y_hat(model: FrozenModel, data: bytes, *, return_mask: bool = False):
     """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M)[, mask])."""
     header = bitstream.parse(data, expected_streams=2)[0]
     check_memory(model, header.height, header.width, BitstreamError)
@@ -250,8 +235,8 @@ def decode_latents(model: FrozenModel, data: bytes, *, return_mask: bool = False
 
 def decompress(model: FrozenModel, data: bytes) -> np.ndarray:
     """Decodes the bytes of a .jlic file to a uint8 image of the original shape."""
-    header, y_hat = decode_latents(model, data)
-    rate = None if model.rate_kind == "none" else header.rate_value
+    header, y_hat = decode_y_hat(model, data)
+    rate = None if model.rate_spec.allowed is None else header.rate_value
     rgb = model.synthesize(y_hat, rate)[0, : header.height, : header.width]
     if header.channels == 1:
         luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)

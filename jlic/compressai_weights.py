@@ -16,7 +16,7 @@ import os
 import numpy as np
 from flax import nnx
 
-from jlic.layers import GDN, Downsample, Upsample
+from jlic.layers import GDN, Conv, TransposedConv
 
 _SEQUENCES = ("g_a", "g_s", "h_a", "h_s")
 
@@ -26,8 +26,8 @@ def _pairs(model):
     for seq in _SEQUENCES:
         for i, layer in enumerate(getattr(model, seq).layers):
             base_j, base_t = f"{seq}/layers/{i}", f"{seq}.{i}"
-            if isinstance(layer, (Downsample, Upsample)):
-                axes = (3, 2, 0, 1) if isinstance(layer, Downsample) else (2, 3, 0, 1)
+            if isinstance(layer, (Conv, TransposedConv)):
+                axes = (3, 2, 0, 1) if isinstance(layer, Conv) else (2, 3, 0, 1)
                 yield f"{base_j}/kernel", f"{base_t}.weight", axes
                 yield f"{base_j}/bias", f"{base_t}.bias", None
             elif isinstance(layer, GDN):

@@ -25,10 +25,11 @@ import jax
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from jlic.entropy.gaussian import scale_table
+from jlic.entropy.gaussian import SCALE_BOUND, scale_midpoints
 from jlic.errors import ModelFileError
-from jlic.layers import Downsample, Upsample
+from jlic.layers import Conv, TransposedConv
 from jlic.layers.conv import polyphase_kernel
+from jlic.rate import QUALITY, SCR_LEVELS
 
 F_BITS, G_BITS = 12, 14
 ACT_CLIP = 2**24
@@ -41,7 +42,7 @@ def _conv_layer(layer):
     k = np.asarray(layer.kernel.get_value(), np.float64)
     b = np.asarray(layer.bias.get_value(), np.float64)
     s = layer.stride
-    if isinstance(layer, Upsample):
+    if isinstance(layer, TransposedConv):
         sub, lo, hi = polyphase_kernel(k, s)  # (T, T, sy, sx, ci, co)
         t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
         w = sub.transpose(0, 1, 4, 2, 3, 5).reshape(t * t * ci, s * s * co)
@@ -71,7 +72,7 @@ def _activation(fn):
 
 
 def convert_layers(seq_layers) -> list[dict]:
-    return [_conv_layer(l) if isinstance(l, (Downsample, Upsample)) else _activation(l)
+    return [_conv_layer(l) if isinstance(l, (Conv, TransposedConv)) else _activation(l)
             for l in seq_layers]
 
 
@@ -103,12 +104,13 @@ def run_layers(layers: list[dict], a: np.ndarray) -> np.ndarray:
 
 
 def quality_grid() -> np.ndarray:
-    return 1.0 + np.arange(7 * QUALITY_STEPS + 1) / QUALITY_STEPS
+    return 1.0 + np.arange((SCR_LEVELS - 1) * QUALITY_STEPS + 1) / QUALITY_STEPS
 
 
 def snap_quality(q: float) -> int:
     """Index of the grid point used for quality q (round to the nearest 1/64)."""
-    return int(np.clip(np.round((float(q) - 1.0) * QUALITY_STEPS), 0, 7 * QUALITY_STEPS))
+    return int(np.clip(np.round((float(q) - 1.0) * QUALITY_STEPS), 0,
+                       (SCR_LEVELS - 1) * QUALITY_STEPS))
 
 
 def scr_grids(log_qv, log_iqv, log_gamma):
@@ -139,7 +141,7 @@ def build(model) -> dict[str, np.ndarray]:
             for key in ("w", "b", "lo", "hi", "stride", "taps"):
                 if key in l:
                     arrays[f"exact/{name}/{i}/{key}"] = np.asarray(l[key], np.int64)
-    if getattr(model, "rate_kind", "none") == "quality":
+    if model.rate_spec is QUALITY:
         selective = model.selective
         if selective:
             imp = _conv_layer(model.importance)
@@ -188,7 +190,7 @@ def _layers_from(arrays, name):
     return layers
 
 
-class IntegerHyper:
+class IntegerCodingParams:
     """The decoder-side function z_sym -> {scale_index, mean, qv, iqv, mask}, exactly."""
 
     def __init__(self, arrays: dict, medians: np.ndarray, M: int, mean_scale: bool):
@@ -204,8 +206,7 @@ class IntegerHyper:
         self.med_int = np.round(np.asarray(medians, np.float64) * 2.0**F_BITS).astype(np.int64)
         self.M = M
         self.mean_scale = mean_scale
-        t = scale_table()
-        self.midpoints = np.sqrt(t[:-1] * t[1:])
+        self.midpoints = scale_midpoints()
         self._check_shapes()
 
     def _check_shapes(self):
@@ -230,7 +231,7 @@ class IntegerHyper:
         a = z_sym[0].astype(np.int64) * 2**F_BITS + self.med_int
         feat = run_layers(self.trunk, a)
         out = run_layers(self.head, feat).astype(np.float64) / 2.0**F_BITS
-        scale = np.maximum(out[..., : self.M], 0.11)
+        scale = np.maximum(out[..., : self.M], SCALE_BOUND)
         mean = out[..., self.M:].astype(np.float32) if self.mean_scale else np.zeros(
             scale.shape, np.float32)
         shape = (1, 1, 1, self.M)

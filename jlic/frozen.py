@@ -12,8 +12,9 @@ A model file (``.jlicm``, a NumPy ``.npz`` archive read with ``allow_pickle=Fals
 Tables are computed once by ``freeze`` and stored; loading never recomputes them and checks the
 fingerprint, so a damaged file is refused. The jitted coding functions are
 
-    analyze(x (1,H,W,3) in [0,1], rate) -> y, z
-    hyper(z_hat, rate) -> {scale_index, mean, qv, iqv, mask}: how each element of y is coded
+    analyze(x (1,H,W,3) in [0,1], rate) -> y, z        (float, before quantization)
+    coding_params(z_hat, rate) -> {scale_index, mean, qv, iqv, mask}: how each element of y
+        is coded ("coding parameters"; coding_params_from_symbols is the exact path's)
     synthesize(y_hat, rate) -> uint8 image (1,H,W,3), rounded from the [0,1] reconstruction
 
 ``rate`` is the model's rate input (None, an SCR quality or an AFB bpp target), as float32.
@@ -103,15 +104,20 @@ class FrozenModel:
                                      f"(at {key})")
             var.set_value(jnp.asarray(params[key]))
         self.model = nnx.merge(graphdef, state)
+        for key, actual in (("class", type(self.model).__name__),
+                            ("rate_input", self.model.rate_spec.kind)):
+            if config.get(key, actual) != actual:  # (files before format 1.1 omit them)
+                raise ModelFileError(f"the model file says {key} {config[key]!r}, but its "
+                                     f"config builds {actual!r}")
         self.downsampling = self.model.downsampling
         self.medians = np.asarray(params["entropy_bottleneck/quantiles"][:, 1], np.float32)
         self._graphdef, self._state = nnx.split(self.model)
-        self.integer_hyper = None  # the exact side-information path (jlic.exact), if stored
+        self.integer_coding_params = None  # the exact side-information path (jlic.exact), if stored
         if self.exact_arrays:
-            from jlic.exact import IntegerHyper
+            from jlic.exact import IntegerCodingParams
 
-            self.integer_hyper = IntegerHyper(self.exact_arrays, self.medians, self.model.M,
-                                              self.model.head_layers == 1)
+            self.integer_coding_params = IntegerCodingParams(
+                self.exact_arrays, self.medians, self.model.M, self.model.predicts_mean)
 
     @property
     def label(self) -> str:
@@ -138,7 +144,7 @@ class FrozenModel:
         return jax.jit(f)
 
     @cached_property
-    def _hyper(self):
+    def _coding_params(self):
         g = self._graphdef
 
         def f(state, z_hat, rate):
@@ -160,9 +166,9 @@ class FrozenModel:
         return jax.jit(f)
 
     @property
-    def rate_kind(self) -> str:
-        """The model's rate input: "none", "quality" (SCR, in [1, 8]) or "bpp" (AFB target)."""
-        return self.model.rate_kind
+    def rate_spec(self):
+        """The model's rate input (``jlic.rate``: NONE, QUALITY or BPP_TARGET)."""
+        return self.model.rate_spec
 
     def _rate(self, rate):
         return None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)
@@ -171,17 +177,17 @@ class FrozenModel:
         y, z = self._analyze(self._state, jnp.asarray(x, jnp.float32), self._rate(rate))
         return np.asarray(y), np.asarray(z)
 
-    def hyper(self, z_hat, rate=None) -> dict:
+    def coding_params(self, z_hat, rate=None) -> dict:
         """z_hat -> {scale_index, mean, qv, iqv, mask} as numpy arrays (see coding_params)."""
-        out = self._hyper(self._state, jnp.asarray(z_hat, jnp.float32), self._rate(rate))
+        out = self._coding_params(self._state, jnp.asarray(z_hat, jnp.float32), self._rate(rate))
         return {k: np.asarray(v) for k, v in out.items()}
 
-    def hyper_from_symbols(self, z_sym, rate=None) -> dict:
+    def coding_params_from_symbols(self, z_sym, rate=None) -> dict:
         """The coding parameters of y from the z symbols: through the exact integer path when
         the model file has one (always, for files written by jlic's freeze), else in float."""
-        if self.integer_hyper is not None:
-            return self.integer_hyper(z_sym, rate)
-        return self.hyper(z_sym.astype(np.float32) + self.medians, rate)
+        if self.integer_coding_params is not None:
+            return self.integer_coding_params(z_sym, rate)
+        return self.coding_params(z_sym.astype(np.float32) + self.medians, rate)
 
     def synthesize(self, y_hat, rate=None) -> np.ndarray:
         """y_hat (1, H/16, W/16, M) -> the decoded image, uint8 (1, H, W, 3) (rounded, clipped)."""
@@ -268,9 +274,12 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
 
     z_tables = factorized_tables(logits_cdf, quantiles[:, 1], quantiles)
     y_tables = gaussian_tables(scale_table())
-    config = {"model": dict(model_config), "label": label}
+    # the model describes itself: its class and rate input are recorded beside the
+    # constructor arguments, and checked against the rebuilt model on load
+    config = {"model": dict(model_config), "label": label,
+              "class": type(model).__name__, "rate_input": model.rate_spec.kind}
     exact_arrays = None
-    if exact and model.rate_kind != "bpp":
+    if exact and not model.rate_spec.analysis_depends_on_rate:  # AFB: float path
         from jlic.exact import build
 
         exact_arrays = build(model)

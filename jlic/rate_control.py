@@ -26,6 +26,7 @@ import numpy as np
 
 from jlic import codec
 from jlic.errors import RateError
+from jlic.rate import BPP_TARGET, QUALITY
 
 
 @dataclass
@@ -39,9 +40,11 @@ class RateSearch:
 
 
 def rate_range(model) -> tuple[float, float]:
-    if model.rate_kind == "quality":
-        return codec.QUALITY_RANGE
-    if model.rate_kind == "bpp":
+    """The rate inputs a search may use: SCR's whole quality range, AFB's trained targets."""
+    spec = model.rate_spec
+    if spec is QUALITY:
+        return spec.allowed
+    if spec is BPP_TARGET:
         return tuple(model.model.rate_range)
     raise RateError("rate control needs a variable-rate model (SCR quality or AFB target)")
 
@@ -77,7 +80,7 @@ class _Search:
                           sorted((k, v[0]) for k, v in self.probes.items()))
 
     def first_guess(self):
-        if self.model.rate_kind == "bpp":
+        if self.model.rate_spec is BPP_TARGET:
             return self.target
         # SCR: interpolate log(estimated bpp) over q between the ends of the range
         e_lo = self.encoder.estimated_bpp(self.lo)

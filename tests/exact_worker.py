@@ -19,10 +19,11 @@ def main():
         for model_path, files in job["files"].items():
             model = FrozenModel.load(model_path)
             if job.get("float_side_information"):
-                model.integer_hyper = None  # a decoder that recomputes the hyper path in float
+                # a decoder that recomputes the coding parameters in float
+                model.integer_coding_params = None
             for f in files:
                 try:
-                    _, y_hat = codec.decode_latents(model, open(f, "rb").read())
+                    _, y_hat = codec.decode_y_hat(model, open(f, "rb").read())
                     out[f] = hashlib.sha256(y_hat.tobytes()).hexdigest()
                 except BitstreamError as e:  # wrong side information can derail the decoder
                     out[f] = f"error: {e}"
@@ -31,8 +32,8 @@ def main():
         z = np.load(job["symbols"])
         for i, z_sym in enumerate(z):
             z_sym = z_sym[None]
-            f = model.hyper(z_sym.astype(np.float32) + model.medians)["scale_index"]
-            e = model.integer_hyper(z_sym, None)["scale_index"]
+            f = model.coding_params(z_sym.astype(np.float32) + model.medians)["scale_index"]
+            e = model.integer_coding_params(z_sym, None)["scale_index"]
             out[f"float{i}"] = f.tolist()
             out[f"exact{i}"] = hashlib.sha256(e.tobytes()).hexdigest()
     json.dump(out, sys.stdout)

@@ -121,7 +121,7 @@ def test_closed_loop_lands_on_target_and_decodes_exactly(which, afb_frozen, scr_
         strict = compress_to_bpp(model, image, target, strict=True)
         assert strict.bpp <= target
         for r in (res, strict):
-            header, y_hat = codec.decode_latents(model, r.data)
+            header, y_hat = codec.decode_y_hat(model, r.data)
             assert header.rate_value == np.float32(r.rate)
             np.testing.assert_array_equal(y_hat, enc.latents(r.rate).y_hat)
     # outside the range: the nearest achievable size, reported; strict below the minimum fails
@@ -172,6 +172,6 @@ def test_residual_afb_model_codes_real_files_exactly():
     data = codec.compress(frozen, image, 0.5)
     out = codec.decompress(frozen, data)
     assert out.shape == image.shape
-    lat = codec.analyze(frozen, image, 0.5)
-    _, y_hat = codec.decode_latents(frozen, data)
+    lat = codec.quantized_latents(frozen, image, 0.5)
+    _, y_hat = codec.decode_y_hat(frozen, data)
     np.testing.assert_array_equal(y_hat, lat.y_hat)

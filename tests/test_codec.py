@@ -53,9 +53,9 @@ def _model_bits(model, image):
 
 
 def _check_round_trip(model, image):
-    lat = codec.analyze(model, image)
+    lat = codec.quantized_latents(model, image)
     data = codec.compress(model, image)
-    header, y_hat = codec.decode_latents(model, data)
+    header, y_hat = codec.decode_y_hat(model, data)
     np.testing.assert_array_equal(y_hat, lat.y_hat)  # bit-exact latents
     decoded = codec.decompress(model, data)
     assert decoded.shape == image.shape and decoded.dtype == np.uint8

@@ -57,7 +57,7 @@ def _encode_set(tmp_path, images, scr_path):
         for i in images:
             image = np.asarray(Image.open(os.path.join(KODAK, f"kodim{i:02d}.png")).convert("RGB"))
             for r in rates:
-                lat = codec.analyze(model, image, r)
+                lat = codec.quantized_latents(model, image, r)
                 data = codec.pack_latents(model, lat, *image.shape[:2], 3)
                 f = str(tmp_path / f"{os.path.basename(model_path)}-{i}-{r}.jlic")
                 open(f, "wb").write(data)

@@ -40,7 +40,7 @@ def test_imported_model_computes_what_compressai_computes(arch, reference, tmp_p
     res = _jlic_import([os.path.join(FIXTURES, f"{arch}.pth.tar"), "-o", str(out)], tmp_path)
     assert res.returncode == 0, res.stderr
     model = FrozenModel.load(str(out))
-    assert model.integer_hyper is not None  # the exact side-information path is there
+    assert model.integer_coding_params is not None  # the exact side-information path is there
     x = reference["image"][None].astype(np.float32) / 255.0
     got = model.model(x, training=False)
     np.testing.assert_allclose(got["x_hat"][0], reference[f"{arch}/x_hat"], atol=1e-5)

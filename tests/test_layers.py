@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jlic.layers import GDN, Downsample, Upsample, lower_bound
+from jlic.layers import GDN, Conv, TransposedConv, lower_bound
 
 DN = ("NHWC", "HWIO", "NHWC")
 
@@ -15,7 +15,7 @@ def _x(shape, seed=0):
 
 @pytest.mark.parametrize("k,s", [(5, 2), (3, 1), (3, 2), (5, 1)])
 def test_downsample_equals_strided_conv(k, s):
-    layer = Downsample(6, 5, k, s, rngs=nnx.Rngs(1))
+    layer = Conv(6, 5, k, s, rngs=nnx.Rngs(1))
     x = _x((2, 16, 24, 6))
     ref = jax.lax.conv_general_dilated(x, layer.kernel[...], (s, s), ((k // 2, k // 2),) * 2,
                                        dimension_numbers=DN, precision="highest")
@@ -28,7 +28,7 @@ def test_downsample_equals_strided_conv(k, s):
 @pytest.mark.parametrize("k,s", [(5, 2), (3, 1), (3, 2)])
 def test_upsample_equals_conv_transpose(k, s):
     """Same function as torch.nn.ConvTranspose2d(k, s, padding=k//2, output_padding=s-1)."""
-    layer = Upsample(6, 5, k, s, rngs=nnx.Rngs(2))
+    layer = TransposedConv(6, 5, k, s, rngs=nnx.Rngs(2))
     x = _x((2, 7, 9, 6))
     p, op = k // 2, s - 1
     # lax.conv_transpose with the kernel flipped and explicit (k-1-p, k-1-p+op) padding is the
@@ -45,7 +45,7 @@ def test_upsample_equals_conv_transpose(k, s):
 def test_upsample_scatter_definition():
     """Checks the kernel layout against the scatter definition out[s*i + k - p] += in[i] W[k]."""
     k, s, p = 5, 2, 2
-    layer = Upsample(3, 2, k, s, rngs=nnx.Rngs(3))
+    layer = TransposedConv(3, 2, k, s, rngs=nnx.Rngs(3))
     x = np.asarray(_x((1, 3, 4, 3)))
     w = np.asarray(layer.kernel[...])
     full = np.zeros((1, 3 * s + k, 4 * s + k, 2))
@@ -57,7 +57,7 @@ def test_upsample_scatter_definition():
 
 
 def test_fast_conv_gradients_match_reference():
-    layer = Upsample(4, 3, 5, 2, rngs=nnx.Rngs(4))
+    layer = TransposedConv(4, 3, 5, 2, rngs=nnx.Rngs(4))
     x = _x((1, 5, 6, 4))
     g, state = nnx.split(layer)
 
@@ -114,7 +114,7 @@ def test_small_maps_take_the_patch_matmul_path_with_the_same_values_and_gradient
     explicit patches instead of an XLA convolution: same function, same gradients."""
     from jlic.layers import conv
 
-    layer = Downsample(6, 5, k, s, rngs=nnx.Rngs(5))
+    layer = Conv(6, 5, k, s, rngs=nnx.Rngs(5))
     x = _x((2, side, side, 6))
     assert (side // s) ** 2 <= conv._DOT_MAX_PIXELS
 

@@ -59,7 +59,7 @@ def test_test_mask_is_thresholded_adjusted_map(scr_frozen):
 
     image = _kodak_crop()
     for q in (1.0, 3.7, 8.0):
-        lat = codec.analyze(scr_frozen, image, q)
+        lat = codec.quantized_latents(scr_frozen, image, q)
         model = scr_frozen.model
         z_hat = jnp.asarray(lat.z_sym.astype(np.float32) + scr_frozen.medians)
         q_grid = 1.0 + snap_quality(q) / QUALITY_STEPS
@@ -73,14 +73,14 @@ def test_test_mask_is_thresholded_adjusted_map(scr_frozen):
 @pytest.mark.parametrize("q", [1.0, 2.5, 8.0])
 def test_files_round_trip_exactly_at_fractional_quality(scr_frozen, q):
     image = _kodak_crop()
-    lat = codec.analyze(scr_frozen, image, q)
+    lat = codec.quantized_latents(scr_frozen, image, q)
     data = codec.compress(scr_frozen, image, q)
-    header, y_hat, mask = codec.decode_latents(scr_frozen, data, return_mask=True)
+    header, y_hat, mask = codec.decode_y_hat(scr_frozen, data, return_mask=True)
     assert header.rate_value == np.float32(q)
     np.testing.assert_array_equal(mask, lat.mask)
     np.testing.assert_array_equal(y_hat, lat.y_hat)
     # unselected elements decode to the prior mean (0 for the scale hyperprior)
-    p = scr_frozen.hyper_from_symbols(lat.z_sym, q)
+    p = scr_frozen.coding_params_from_symbols(lat.z_sym, q)
     np.testing.assert_array_equal(y_hat[~mask], p["mean"][~mask])
     assert lat.coded_fraction < 1.0 and (q == 1.0 or lat.coded_fraction > 0.0)
 
@@ -88,7 +88,7 @@ def test_files_round_trip_exactly_at_fractional_quality(scr_frozen, q):
 def test_lower_quality_selects_fewer_elements_and_smaller_files(scr_frozen):
     image = _kodak_crop()
     qs = [1.0, 2.5, 4.0, 6.0, 8.0]
-    lats = [codec.analyze(scr_frozen, image, q) for q in qs]
+    lats = [codec.quantized_latents(scr_frozen, image, q) for q in qs]
     for lo, hi in zip(lats, lats[1:], strict=False):
         assert np.all(lo.mask <= hi.mask)  # at fixed z_hat, nested selections
     sizes = [len(codec.compress(scr_frozen, image, q)) for q in qs]
@@ -133,3 +133,29 @@ def test_multilevel_loss_weights_levels(k):
     # the loss grows with lambda_max through the distortion term
     bigger = scr_multilevel_loss(0.4, 8, k)(model, x, jax.random.key(0))
     assert float(bigger["loss"]) > float(m["loss"])
+
+
+def test_init_from_can_restart_the_gain_vectors_as_the_released_code(tmp_path):
+    """Stage 3 from a stage-2 model: with init_skip the QV/IQV restart, the rest is copied."""
+    import optax
+
+    from jlic.train.loop import init_from
+    from jlic.train.step import init_train_state
+
+    source = build_model("scr_mean_scale", nnx.Rngs(1), N=8, M=8, selective=False)
+    source.log_qv.set_value(source.log_qv.get_value() + 0.7)
+    path = tmp_path / "stage2.jlicm"
+    freeze(source, {"name": "scr_mean_scale", "N": 8, "M": 8, "selective": False}).save(
+        str(path))
+    tx = aux = optax.adam(1e-3)
+    for skip, moved in (((), True), (("log_qv", "log_iqv"), False)):
+        target = build_model("scr_mean_scale", nnx.Rngs(2), N=8, M=8, selective=True)
+        fresh_qv = np.asarray(target.log_qv.get_value())
+        _, state = init_train_state(target, tx, aux)
+        state = init_from(state, tx, aux, str(path), skip)
+        qv = np.asarray(state.params["log_qv"].get_value())
+        np.testing.assert_array_equal(qv, np.asarray(source.log_qv.get_value()) if moved
+                                      else fresh_qv)
+        np.testing.assert_array_equal(np.asarray(state.params["g_a"]["layers"][0]["kernel"]
+                                                 .get_value()),
+                                      np.asarray(source.g_a.layers[0].kernel.get_value()))

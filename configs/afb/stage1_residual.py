@@ -1,4 +1,4 @@
-"""AFB stage 1 on the paper's residual base: the mean-scale hyperprior with a residual block
+"""AFB stage 1 on a residual variant of the base: the mean-scale hyperprior with a residual block
 (conv-GDN-PReLU-conv-GDN-PReLU + skip) after each GDN/IGDN, at a high rate (lambda 0.2).
 
     python train.py --config configs/afb/stage1_residual.py --workdir runs/afb1_res

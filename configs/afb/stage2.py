@@ -8,7 +8,7 @@ and fine-tune with the rate-aware loss.
 
 Stage 1 is any single-rate mean-scale run at a high rate; the paper uses lambda = 8192 on its MSE
 (about CompressAI's 0.13); ``configs/scr/stage1.py`` (lambda 0.2) serves both methods.
-``--config.model.residual=True`` builds the paper's residual base (start it from
+``--config.model.residual=True`` builds the residual variant of the base (start it from
 ``configs/afb/stage1_residual.py``). Loss: rate_weight * mean_i (BPF_i - B_i)^2 + lmbda * 255^2 *
 MSE with per-image targets spanning ``model.rate_range`` (bpp). Paper: c = 192, 50k ImageNet
 images, Adam 1e-4, batch 8 of 256x256. This default is the reduced CPU budget of BENCHMARKS.md

@@ -12,11 +12,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jlic.entropy.factorized import LIKELIHOOD_BOUND  # one floor for both entropy models
 from jlic.layers import lower_bound
 
 SCALE_BOUND = 0.11
-LIKELIHOOD_BOUND = 1e-9
-SCALE_TABLE_MIN, SCALE_TABLE_MAX, SCALE_TABLE_LEVELS = 0.11, 256.0, 64
+SCALE_TABLE_MIN, SCALE_TABLE_MAX, SCALE_TABLE_LEVELS = SCALE_BOUND, 256.0, 64
 
 
 def scale_table() -> np.ndarray:
@@ -38,6 +38,13 @@ def gaussian_likelihood(y: jax.Array, scale: jax.Array, mean: jax.Array | float 
     return lower_bound(lik, LIKELIHOOD_BOUND)
 
 
+def scale_midpoints() -> np.ndarray:
+    """(63,) float64: geometric midpoints of neighbouring scale-table entries, the thresholds
+    of ``scale_index`` (and of the exact path's)."""
+    t = scale_table()
+    return np.sqrt(t[:-1] * t[1:])
+
+
 def scale_index(scale: jax.Array) -> jax.Array:
     """int32 index of the scale-table entry nearest to scale in the log domain.
 
@@ -45,6 +52,5 @@ def scale_index(scale: jax.Array) -> jax.Array:
     entry up instead; on Kodak that costs about 3.6% more y bits than the model's estimate for
     a small model, the nearest entry about 0.05%.)
     """
-    t = scale_table()
-    midpoints = jnp.asarray(np.sqrt(t[:-1] * t[1:]), jnp.float32)
+    midpoints = jnp.asarray(scale_midpoints(), jnp.float32)
     return jnp.sum(scale[..., None] > midpoints, axis=-1).astype(jnp.int32)

@@ -16,6 +16,7 @@ from jlic.evaluate import report, run
 from jlic.evaluate.baselines import JPEG_QUALITIES, WEBP_QUALITIES
 from jlic.files import atomic_write
 from jlic.frozen import FrozenModel
+from jlic.rate import BPP_TARGET, QUALITY
 
 
 def parse_args(argv):
@@ -39,9 +40,9 @@ def parse_args(argv):
 
 
 def _rates(model, args):
-    if model.rate_kind == "quality":
+    if model.rate_spec is QUALITY:
         rates = [float(q) for q in args.qualities.split(",")]
-    elif model.rate_kind == "bpp":
+    elif model.rate_spec is BPP_TARGET:
         rates = [float(b) for b in args.bpp.split(",")]
     else:
         rates = [None]
@@ -60,7 +61,7 @@ def _model_curves(args, paths, progress):
         curves[name] = run.curve(rs)
         records += rs
         report.write_json(os.path.join(args.out, f"{name}.json"), name,
-                          f"jlic {model.label} ({model.rate_kind} rate input), real files",
+                          f"jlic {model.label} ({model.rate_spec.kind} rate input), real files",
                           curves[name])
     return curves, records
 

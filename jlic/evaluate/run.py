@@ -64,7 +64,7 @@ def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
         pixels = image.shape[0] * image.shape[1]
         for rate in rates:
             t0 = time.perf_counter()
-            lat = codec.analyze(model, image, rate)
+            lat = codec.quantized_latents(model, image, rate)
             data = codec.pack_latents(model, lat, image.shape[0], image.shape[1], 3)
             t1 = time.perf_counter()
             decoded = codec.decompress(model, data)

@@ -1,8 +1,8 @@
 """Neural network layers. They know nothing of entropy models or coding."""
 
-from jlic.layers.conv import Downsample, Upsample, depth_to_space
+from jlic.layers.conv import Conv, TransposedConv, depth_to_space
 from jlic.layers.gdn import GDN, lower_bound
 from jlic.layers.residual import PReLU, ResidualBlock
 
-__all__ = ["GDN", "Downsample", "PReLU", "ResidualBlock", "Upsample", "depth_to_space",
+__all__ = ["GDN", "Conv", "PReLU", "ResidualBlock", "TransposedConv", "depth_to_space",
            "lower_bound"]

@@ -2,8 +2,8 @@
 
 Both layers compute exactly the PyTorch/CompressAI functions
 
-    Downsample(k, s)  ==  nn.Conv2d(cin, cout, k, stride=s, padding=k // 2)
-    Upsample(k, s)    ==  nn.ConvTranspose2d(cin, cout, k, stride=s, padding=k // 2,
+    Conv(k, s)  ==  nn.Conv2d(cin, cout, k, stride=s, padding=k // 2)
+    TransposedConv(k, s)    ==  nn.ConvTranspose2d(cin, cout, k, stride=s, padding=k // 2,
                                              output_padding=s - 1)
 
 on NHWC arrays whose spatial size is a multiple of ``s``. XLA lowers the transposed direction
@@ -17,8 +17,8 @@ with the small kernels cut from the standard kernel inside the traced function, 
 custom VJPs send every gradient to a fast primitive. Parameters keep the standard layouts, so
 they convert one-to-one to CompressAI weights:
 
-    Downsample.kernel[ky, kx, cin, cout] == torch_conv.weight[cout, cin, ky, kx]
-    Upsample.kernel[ky, kx, cin, cout]   == torch_tconv.weight[cin, cout, ky, kx]
+    Conv.kernel[ky, kx, cin, cout] == torch_conv.weight[cout, cin, ky, kx]
+    TransposedConv.kernel[ky, kx, cin, cout]   == torch_tconv.weight[cin, cout, ky, kx]
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def _uniform_init(key, shape, fan_in, dtype):
     return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
-class Downsample(nnx.Module):
+class Conv(nnx.Module):
     """k x k convolution with stride s and padding k // 2 (CompressAI ``conv``).
 
     Input (B, H, W, cin) with H, W multiples of s; output (B, H/s, W/s, cout).
@@ -181,7 +181,7 @@ class Downsample(nnx.Module):
         return y + self.bias[...].astype(y.dtype)
 
 
-class Upsample(nnx.Module):
+class TransposedConv(nnx.Module):
     """k x k transposed convolution, stride s, padding k // 2, output_padding s - 1
     (CompressAI ``deconv``). Input (B, H, W, cin); output (B, s*H, s*W, cout)."""
 

@@ -1,4 +1,5 @@
-"""The residual block of the AFB paper's base codec (Cheng et al. 2020 style)::
+"""A residual block in the style of the AFB paper's base (not its exact RCB, which ends with a
+PReLU after the skip)::
 
     x -> conv3x3 -> GDN -> PReLU -> conv3x3 -> GDN -> PReLU -> + x
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import nnx
 
-from jlic.layers.conv import Downsample
+from jlic.layers.conv import Conv
 from jlic.layers.gdn import GDN
 
 
@@ -27,8 +28,8 @@ class ResidualBlock(nnx.Module):
     def __init__(self, channels: int, *, rngs: nnx.Rngs, dtype=jnp.float32):
         c = channels
         self.body = nnx.Sequential(
-            Downsample(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c),
-            Downsample(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c))
+            Conv(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c),
+            Conv(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c))
 
     def __call__(self, x):
         return x + self.body(x).astype(x.dtype)

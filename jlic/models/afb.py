@@ -10,7 +10,20 @@ one value per image) and nothing else does::
 
 ([A] = an AFB: 3 in the encoder, 2 in the hyper-encoder, 2 in the hyper-decoder, 3 in the
 decoder; with ``residual=True`` the encoder/decoder AFBs follow the residual block after each
-GDN/IGDN, as in the paper's base.) The base layers keep the mean-scale model's parameter paths,
+GDN/IGDN.)
+
+Against the paper (no code released): the AFB block (squeeze-excitation with B appended to the
+pooled features, ten blocks placed as in Fig. 2), B entering nowhere else, the quadratic rate
+loss in bits per latent feature and the two stages follow the paper. The base differs: the
+paper's Fig. 2 is a Cheng-2020-style codec (residual blocks ending in a PReLU after the skip,
+no GDN outside the blocks, transposed convs with IGDN in the decoder, a masked-conv context
+model and a Gaussian mixture); jlic uses the mean-scale hyperprior, and ``residual=True`` is a
+residual variant of it (conv-GDN-PReLU-conv-GDN-PReLU + skip after each GDN/IGDN), not Fig. 2's
+block. The hidden width of the AFB MLP (not stated: max(C/4, 16) here), the stage-2 lambda and
+the BPF-to-bpp conversion (bpp = BPF * M / 256, ``bpp_to_bpf``) are our choices; targets are
+clipped to ``rate_range`` (the paper does not clip).
+
+The base layers keep the mean-scale model's parameter paths,
 so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the
 identity.
 
@@ -23,9 +36,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import nnx
 
-from jlic.layers import GDN, ResidualBlock
+from jlic.layers import GDN, Conv, ResidualBlock, TransposedConv
 from jlic.layers.attention import RateAttention
 from jlic.models.hyperprior import MeanScaleHyperprior
+from jlic.rate import BPP_TARGET
 
 
 def bpp_to_bpf(bpp, M: int):
@@ -50,7 +64,7 @@ def _attention_points(seq) -> list[int]:
 
 def _channels_at(seq, i) -> int:
     """Channels of the features at attention point i: the last conv's outputs."""
-    while not hasattr(seq.layers[i], "kernel"):
+    while not isinstance(seq.layers[i], (Conv, TransposedConv)):
         i -= 1
     return seq.layers[i].kernel.shape[-1]
 
@@ -65,7 +79,7 @@ def _run(seq, blocks, x, rate):
 
 
 class AFBMeanScale(MeanScaleHyperprior):
-    rate_kind = "bpp"
+    rate_spec = BPP_TARGET
 
     def __init__(self, N: int = 192, M: int = 192, *, hidden: int | None = None,
                  rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), residual: bool = False,

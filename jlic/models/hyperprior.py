@@ -30,18 +30,19 @@ from flax import nnx
 
 from jlic.entropy.factorized import FactorizedPrior
 from jlic.entropy.gaussian import gaussian_likelihood
-from jlic.layers import GDN, Downsample, ResidualBlock, Upsample
+from jlic.layers import GDN, Conv, ResidualBlock, TransposedConv
 from jlic.quantize import check_quantization, round_ste, training_proxies
+from jlic.rate import NONE
 
 
 def _analysis(n, m, rngs, dtype, residual=False):
     """conv GDN [res] conv GDN [res] conv GDN [res] conv: (B,H,W,3) -> (B,H/16,W/16,m)."""
     layers = []
     for cin in (3, n, n):
-        layers += [Downsample(cin, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype)]
+        layers += [Conv(cin, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype)]
         if residual:
             layers.append(ResidualBlock(n, rngs=rngs, dtype=dtype))
-    return nnx.Sequential(*layers, Downsample(n, m, rngs=rngs, dtype=dtype))
+    return nnx.Sequential(*layers, Conv(n, m, rngs=rngs, dtype=dtype))
 
 
 def _synthesis(n, m, rngs, dtype, residual=False):
@@ -49,17 +50,19 @@ def _synthesis(n, m, rngs, dtype, residual=False):
     (B,h,w,m) -> (B,16h,16w,3)."""
     layers = []
     for cin in (m, n, n):
-        layers += [Upsample(cin, n, rngs=rngs, dtype=dtype), GDN(n, inverse=True, dtype=dtype)]
+        layers += [TransposedConv(cin, n, rngs=rngs, dtype=dtype),
+                   GDN(n, inverse=True, dtype=dtype)]
         if residual:
             layers.append(ResidualBlock(n, rngs=rngs, dtype=dtype))
-    return nnx.Sequential(*layers, Upsample(n, 3, rngs=rngs, dtype=dtype))
+    return nnx.Sequential(*layers, TransposedConv(n, 3, rngs=rngs, dtype=dtype))
 
 
 class ScaleHyperprior(nnx.Module):
     """Balle et al. 2018 ("bmshj2018-hyperprior"): y ~ N(0, sigma(z_hat)^2)."""
 
     downsampling = 64  # input sides are padded to a multiple of this
-    rate_kind = "none"  # single-rate model: no rate input
+    rate_spec = NONE  # single-rate model: no rate input
+    predicts_mean = False  # h_s predicts scales only (y ~ N(0, sigma^2))
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
                  residual: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
@@ -67,13 +70,13 @@ class ScaleHyperprior(nnx.Module):
         self.g_a = _analysis(N, M, rngs, dtype, residual)
         self.g_s = _synthesis(N, M, rngs, dtype, residual)
         self.h_a = nnx.Sequential(
-            Downsample(M, N, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu,
-            Downsample(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
-            Downsample(N, N, rngs=rngs, dtype=dtype))
+            Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu,
+            Conv(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
+            Conv(N, N, rngs=rngs, dtype=dtype))
         self.h_s = nnx.Sequential(
-            Upsample(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
-            Upsample(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
-            Downsample(N, M, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu)
+            TransposedConv(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
+            TransposedConv(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
+            Conv(N, M, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu)
         self.entropy_bottleneck = FactorizedPrior(N, filters=tuple(eb_filters), rngs=rngs)
 
     head_layers = 2  # trailing h_s layers after the "penultimate feature" (conv, ReLU)
@@ -92,7 +95,7 @@ class ScaleHyperprior(nnx.Module):
             f = layer(f)
         return f
 
-    def hyper_params(self, features):
+    def scale_and_mean(self, features):
         """Penultimate features -> (scale, mean), each (B,4h,4w,M) float32."""
         f = features
         for layer in self.h_s.layers[-self.head_layers:]:
@@ -113,12 +116,12 @@ class ScaleHyperprior(nnx.Module):
 
         With ``mask_rng`` the mask is a straight-through Bernoulli sample (training).
         """
-        scale, mean = self.hyper_params(self.hyper_features(z_hat, rate))
+        scale, mean = self.scale_and_mean(self.hyper_features(z_hat, rate))
         one = jnp.ones((scale.shape[0], 1, 1, scale.shape[-1]), jnp.float32)
         return {"scale": scale, "mean": mean, "qv": one, "iqv": one, "mask": None}
 
     # ---- training / estimation forward -----------------------------------------------------
-    def encode_hyper(self, x, rate=None, *, rng=None, training=False, quantization="noise"):
+    def forward_hyper(self, x, rate=None, *, rng=None, training=False, quantization="noise"):
         """x -> (y, z_hat, z_likelihoods); z_hat is what h_s sees (see ``jlic.quantize``)."""
         y = self.analysis(x, rate)
         z = self.hyper_analysis(y, rate)
@@ -129,7 +132,7 @@ class ScaleHyperprior(nnx.Module):
         z_for_rate, z_hat = training_proxies(z, z_hat, rng, check_quantization(quantization))
         return y, z_hat, eb.likelihood(z_for_rate)
 
-    def decode_latents(self, y, z_hat, rate=None, *, rng=None, training=False,
+    def forward_y(self, y, z_hat, rate=None, *, rng=None, training=False,
                        quantization="noise"):
         """(y, z_hat) -> (x_hat, y_likelihoods); masked-out elements have likelihood 1."""
         if training:
@@ -157,9 +160,9 @@ class ScaleHyperprior(nnx.Module):
         Returns {"x_hat": (B,H,W,3), "likelihoods": {"y": (B,H/16,W/16,M), "z": ...}}.
         """
         rng_z, rng_y = jax.random.split(rng) if training else (None, None)
-        y, z_hat, z_lik = self.encode_hyper(x, rate, rng=rng_z, training=training,
+        y, z_hat, z_lik = self.forward_hyper(x, rate, rng=rng_z, training=training,
                                             quantization=quantization)
-        x_hat, y_lik = self.decode_latents(y, z_hat, rate, rng=rng_y, training=training,
+        x_hat, y_lik = self.forward_y(y, z_hat, rate, rng=rng_y, training=training,
                                            quantization=quantization)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
@@ -167,24 +170,26 @@ class ScaleHyperprior(nnx.Module):
 class MeanScaleHyperprior(ScaleHyperprior):
     """Minnen et al. 2018 without context ("mbt2018-mean"): y ~ N(mu(z_hat), sigma(z_hat)^2)."""
 
+    predicts_mean = True
+
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
                  residual: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
         super().__init__(N, M, eb_filters=eb_filters, residual=residual, rngs=rngs, dtype=dtype)
         lrelu = jax.nn.leaky_relu
         self.h_a = nnx.Sequential(
-            Downsample(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,
-            Downsample(N, N, rngs=rngs, dtype=dtype), lrelu,
-            Downsample(N, N, rngs=rngs, dtype=dtype))
+            Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,
+            Conv(N, N, rngs=rngs, dtype=dtype), lrelu,
+            Conv(N, N, rngs=rngs, dtype=dtype))
         self.h_s = nnx.Sequential(
-            Upsample(N, M, rngs=rngs, dtype=dtype), lrelu,
-            Upsample(M, M * 3 // 2, rngs=rngs, dtype=dtype), lrelu,
-            Downsample(M * 3 // 2, M * 2, 3, 1, rngs=rngs, dtype=dtype))
+            TransposedConv(N, M, rngs=rngs, dtype=dtype), lrelu,
+            TransposedConv(M, M * 3 // 2, rngs=rngs, dtype=dtype), lrelu,
+            Conv(M * 3 // 2, M * 2, 3, 1, rngs=rngs, dtype=dtype))
 
     head_layers = 1  # trailing h_s layers after the penultimate feature (conv)
 
     def hyper_analysis(self, y, rate=None):
         return self.h_a(y).astype(jnp.float32)
 
-    def hyper_params(self, features):
+    def scale_and_mean(self, features):
         params = self.h_s.layers[-1](features).astype(jnp.float32)
         return params[..., : self.M], params[..., self.M:]

@@ -13,6 +13,21 @@ One model codes at every quality q in [1, 8] (``rate``, one value per image)::
        y_hat = symbols * IQV_q + mean where mask, the mean elsewhere (0 for the scale hyperprior)
 
 The mask depends on z_hat and q only, so the decoder recomputes it and it costs no bits.
+
+Against the paper and the authors' released code (TensorFlow 1, hyperprior only):
+
+- as both: L = 8 levels, lambda_q = 0.2 * 2^-(8 - q) (MSE on 0..255), gain units QV/IQV per
+  level and channel, a 1x1 importance head on the penultimate h_s feature with
+  clip(. + 1/2, 0, 1), adjustment exponents gamma (init 1), Bernoulli straight-through mask in
+  training and threshold 1/2 at test, geometric interpolation for fractional q, unselected
+  elements at the prior mean (mu for mean-scale), the 8-level loss;
+- as the released code, selectable (``quantization`` of the training config): uniform noise
+  for the latents fed to h_s and g_s ("noise"); jlic's earlier runs used "mixed";
+- differs (documented, measured in BENCHMARKS.md): QV/IQV start at 2^((8 - q)/2), not 1; SCR's
+  per-level vectors get a larger learning rate (``gain_lr_multiplier``); the loss may sample
+  ``levels_per_step`` of the 8 levels per step; inputs in [0, 1] (the code: [-1, 1]); gradient
+  clipping; stage 3 carries QV/IQV over from stage 2 (the released code restarts them at 1);
+  the base can also be the mean-scale hyperprior (the paper's second base).
 QV, IQV and gamma are stored as logarithms: they stay positive, and geometric interpolation is
 linear interpolation of the logarithms. gamma starts at 1 (as in the paper); QV and IQV start at
 2^((8 - q) / 2), the step sizes high-rate theory gives for lambda_q (the paper starts them at 1,
@@ -26,10 +41,11 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jlic.layers import Downsample
+from jlic.layers import Conv
 from jlic.models.hyperprior import MeanScaleHyperprior, ScaleHyperprior
+from jlic.rate import QUALITY, SCR_LEVELS
 
-LEVELS = 8
+LEVELS = SCR_LEVELS
 MASK_EPS = 1e-6
 
 
@@ -46,7 +62,7 @@ def interpolate_levels(log_table: jax.Array, q: jax.Array) -> jax.Array:
 class SCRMixin:
     """Adds gain units, the importance head and adjustment curves to a hyperprior model."""
 
-    rate_kind = "quality"
+    rate_spec = QUALITY
 
     def _init_scr(self, feature_channels: int, selective: bool, rngs: nnx.Rngs, dtype):
         m = self.M
@@ -57,7 +73,7 @@ class SCRMixin:
         self.log_qv = nnx.Param(jnp.broadcast_to(init, (LEVELS, m)))
         self.log_iqv = nnx.Param(jnp.broadcast_to(init, (LEVELS, m)))
         if selective:
-            self.importance = Downsample(feature_channels, m, 1, 1, rngs=rngs, dtype=dtype)
+            self.importance = Conv(feature_channels, m, 1, 1, rngs=rngs, dtype=dtype)
             self.log_gamma = nnx.Param(jnp.zeros((LEVELS, m)))
 
     def importance_map(self, features: jax.Array) -> jax.Array:
@@ -74,7 +90,7 @@ class SCRMixin:
             raise ValueError("SCR models need a quality q in [1, 8] per image")
         q = jnp.broadcast_to(jnp.asarray(rate, jnp.float32).reshape(-1), (z_hat.shape[0],))
         features = self.hyper_features(z_hat, rate)
-        scale, mean = self.hyper_params(features)
+        scale, mean = self.scale_and_mean(features)
         qv = interpolate_levels(self.log_qv[...], q)[:, None, None, :]
         iqv = interpolate_levels(self.log_iqv[...], q)[:, None, None, :]
         mask = None

@@ -42,8 +42,9 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
                    "data.num_threads", "loss", "quantization", "steps", "learning_rate",
                    "lr_schedule.warmup_steps", "lr_schedule.decay", "lr_schedule.decay_at",
                    "lr_schedule.decay_factor", "aux_learning_rate", "grad_clip",
-                   "gain_lr_multiplier", "compute_dtype", "init_from", "seed", "log_every",
-                   "checkpoint_every", "probe.every", "probe.dir", "probe.images", "probe.crop")
+                   "gain_lr_multiplier", "compute_dtype", "init_from", "init_skip", "seed",
+                   "log_every", "checkpoint_every", "probe.every", "probe.dir", "probe.images",
+                   "probe.crop")
 # (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "model.rate_range")}
@@ -268,8 +269,8 @@ def train(config: ml_collections.ConfigDict, workdir: str):
         state, data_iter = ckpt.restore(state, data_iter)
         log.info("resumed from step %d", int(state.step))
     elif config.init_from:
-        state = jax.device_put(init_from(jax.device_get(state), tx, aux_tx, config.init_from),
-                               replicated)
+        state = jax.device_put(init_from(jax.device_get(state), tx, aux_tx, config.init_from,
+                                         tuple(config.init_skip)), replicated)
     start = int(state.step)
 
     step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, make_loss(config)),
@@ -277,7 +278,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
                       out_shardings=(replicated, replicated), donate_argnums=0)
     base_key = jax.random.key(config.seed)
     probe = make_probe(config, graphdef, nnx.merge(graphdef, state.params,
-                                                   state.quantiles).rate_kind)
+                                                   state.quantiles).rate_spec)
     writer = MetricWriter(workdir, total_steps=config.steps, initial_step=start,
                           enabled=pid == 0)
     stop = _StopRequest()
@@ -325,8 +326,8 @@ def load_trained(workdir: str, step: int | None = None):
         # files written before the field existed: 1, as they trained); the schedule is
         # irrelevant to it, so any learning rate builds it
         constant = ml_collections.ConfigDict(dict(
-            learning_rate=1.0, steps=1, lr_schedule=dict(warmup_steps=0, decay="step",
-                                                         decay_at=1.0, decay_factor=1.0)))
+            learning_rate=1.0, aux_learning_rate=1.0, steps=1, grad_clip=1.0,
+            lr_schedule=dict(warmup_steps=0, decay="step", decay_at=1.0, decay_factor=1.0)))
         tx, aux_tx = make_optimizers(constant, config.get("gain_lr_multiplier", 1.0))
         graphdef, template = init_train_state(model_from_config(config), tx, aux_tx)
         state = ckpt.restore_state(template, step)
@@ -335,10 +336,12 @@ def load_trained(workdir: str, step: int | None = None):
     return config, nnx.merge(graphdef, state.params, state.quantiles), int(state.step)
 
 
-def init_from(state, tx, aux_tx, source: str):
+def init_from(state, tx, aux_tx, source: str, skip=()):
     """Initialises every parameter whose path and shape match from another run (a workdir or
-    a .jlicm model file); the others keep their fresh initialisation. Optimizer states start
-    fresh. Logs what was copied and what is new."""
+    a .jlicm model file) and whose path contains none of the names in ``skip`` (e.g.
+    ``("log_qv", "log_iqv")``: SCR stage 3 as the released code, which restarts the gain
+    vectors); the others keep their fresh initialisation. Optimizer states start fresh. Logs
+    what was copied and what is new."""
     if os.path.isfile(source):
         from jlic.frozen import FrozenModel
 
@@ -352,7 +355,8 @@ def init_from(state, tx, aux_tx, source: str):
     def fill(tree):
         for path, var in nnx.to_flat_state(tree):
             key = "/".join(map(str, path))
-            if key in flat and flat[key].shape == var.get_value().shape:
+            skipped = any(name in map(str, path) for name in skip)
+            if key in flat and flat[key].shape == var.get_value().shape and not skipped:
                 var.set_value(jnp.asarray(flat[key]))
                 copied.append(key)
             else:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jlic.rate import SCR_LEVELS
+
 
 def bits(likelihoods) -> jnp.ndarray:
     """Total bits of a pytree of likelihood arrays, per image: (B,)."""
@@ -43,7 +45,8 @@ def rate_distortion_loss(lmbda: float, quantization: str = "noise"):
     return loss_fn
 
 
-def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_step: int = 0,
+def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
+                        levels_per_step: int = 0,
                         quantization: str = "noise"):
     """The SCR loss over quality levels 1..L. With ``levels_per_step = k`` (0 < k < L), each
     step uses k levels drawn uniformly without replacement (an unbiased estimate of the full
@@ -53,7 +56,7 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_ste
     def loss_fn(model, x, rng):
         rng_z, rng_levels, rng_pick = jax.random.split(rng, 3)
         num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
-        y, z_hat, z_lik = model.encode_hyper(x, rng=rng_z, training=True,
+        y, z_hat, z_lik = model.forward_hyper(x, rng=rng_z, training=True,
                                              quantization=quantization)
         bpp_z = jnp.sum(bits(z_lik)) / num_pixels
         qs = jnp.arange(1, levels + 1, dtype=jnp.float32)
@@ -62,7 +65,7 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = 8, levels_per_ste
 
         def at_level(q, rng_q):
             rate = jnp.full((x.shape[0],), q)
-            x_hat, y_lik = model.decode_latents(y, z_hat, rate, rng=rng_q, training=True,
+            x_hat, y_lik = model.forward_y(y, z_hat, rate, rng=rng_q, training=True,
                                                 quantization=quantization)
             return _mse(x_hat, x), jnp.sum(bits(y_lik)) / num_pixels
 
@@ -109,7 +112,7 @@ def make_loss(config):
     if kind == "rd":
         return rate_distortion_loss(config.lmbda, quantization)
     if kind == "scr":
-        return scr_multilevel_loss(config.scr.lambda_max, 8, config.scr.levels_per_step,
+        return scr_multilevel_loss(config.scr.lambda_max, SCR_LEVELS, config.scr.levels_per_step,
                                    quantization)
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,

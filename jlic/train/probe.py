@@ -2,7 +2,7 @@
 no entropy coding) on a few held-out images, so a run's progress can be read without stopping
 it.
 
-    probe = make_probe(config, graphdef, rate_kind)   # None when config.probe.every == 0
+    probe = make_probe(config, graphdef, rate_spec)   # None when config.probe.every == 0
     probe(params, quantiles) -> {"probe/bpp@R": ..., "probe/psnr@R": ...}   (R: rate input)
 
 Images: the first ``probe.images`` images (sorted) of ``probe.dir``, centre crops of
@@ -43,7 +43,7 @@ def probe_images(folder: str, count: int, crop: int) -> np.ndarray:
     return np.stack(out)
 
 
-def make_probe(config, graphdef, rate_kind: str):
+def make_probe(config, graphdef, rate_spec):
     if not config.probe.every:
         return None
     images = jnp.asarray(probe_images(config.probe.dir, config.probe.images,
@@ -60,7 +60,7 @@ def make_probe(config, graphdef, rate_kind: str):
 
     def probe(params, quantiles) -> dict:
         metrics = {}
-        for r in PROBE_RATES[rate_kind]:
+        for r in PROBE_RATES[rate_spec.kind]:
             rate = None if r is None else jnp.full((n,), r, jnp.float32)
             bpp, psnr = jax.device_get(estimate(params, quantiles, rate))
             tag = "" if r is None else f"@{r:g}"
