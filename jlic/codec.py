@@ -86,12 +86,13 @@ def memory_budget() -> int:
 
 
 def coding_bytes(model: FrozenModel, height: int, width: int) -> int:
-    """Peak memory of coding an image, an upper estimate: the synthesis keeps about four
-    N-channel float32 maps at half resolution (N bytes per pixel each) plus the image and
-    its reconstruction (measured: 240 bytes per pixel for N = 64; BENCHMARKS.md)."""
+    """Memory that coding an image commits, an upper estimate: (9N + 32) bytes per padded
+    pixel. Resident peaks are lower (206-240 bytes per pixel at N = 64), but XLA reserves its
+    synthesis buffers in one block of about 580 bytes per pixel at N = 64 (29 GB for a
+    50-megapixel image, which the kernel refuses on a 24 GB machine: BENCHMARKS.md)."""
     d = model.downsampling
     pixels = (-(-height // d) * d) * (-(-width // d) * d)
-    return pixels * (4 * model.model.N + 32)
+    return pixels * (9 * model.model.N + 32)
 
 
 def check_memory(model: FrozenModel, height: int, width: int, error=ImageError) -> None:
