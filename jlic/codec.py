@@ -86,13 +86,13 @@ def memory_budget() -> int:
 
 
 def coding_bytes(model: FrozenModel, height: int, width: int) -> int:
-    """Memory that coding an image commits, an upper estimate: (9N + 32) bytes per padded
-    pixel. Resident peaks are lower (206-240 bytes per pixel at N = 64), but XLA reserves its
-    synthesis buffers in one block of about 580 bytes per pixel at N = 64 (29 GB for a
-    50-megapixel image, which the kernel refuses on a 24 GB machine: BENCHMARKS.md)."""
+    """Memory that coding an image takes, an upper estimate: (4N + 32) bytes per padded pixel
+    (measured at N = 64: 220-240 resident bytes per pixel for the analysis; BENCHMARKS.md).
+    The synthesis runs in bands (``FrozenModel.synthesize``): whole, XLA reserved about 580
+    bytes per pixel for it, 29 GB for a 50-megapixel image, more than a 24 GB machine has."""
     d = model.downsampling
     pixels = (-(-height // d) * d) * (-(-width // d) * d)
-    return pixels * (9 * model.model.N + 32)
+    return pixels * (4 * model.model.N + 32)
 
 
 def check_memory(model: FrozenModel, height: int, width: int, error=ImageError) -> None:

@@ -42,6 +42,8 @@ from jlic.files import InputError, atomic_write, read_bounded
 from jlic.models import build_model
 
 MODEL_FORMAT = 1
+SYNTHESIS_BAND_ROWS = 64  # latent rows per synthesis band (1024 pixels)
+SYNTHESIS_HALO = 4  # latent rows of context on each side of a band
 MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest real model is ~100 MB
 
 
@@ -189,10 +191,27 @@ class FrozenModel:
             return self.integer_coding_params(z_sym, rate)
         return self.coding_params(z_sym.astype(np.float32) + self.medians, rate)
 
-    def synthesize(self, y_hat, rate=None) -> np.ndarray:
-        """y_hat (1, H/16, W/16, M) -> the decoded image, uint8 (1, H, W, 3) (rounded, clipped)."""
-        return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32),
-                                           self._rate(rate)))
+    def synthesize(self, y_hat, rate=None, band_rows: int = SYNTHESIS_BAND_ROWS) -> np.ndarray:
+        """y_hat (1, H/16, W/16, M) -> the decoded image, uint8 (1, H, W, 3) (rounded, clipped).
+
+        Maps taller than ``band_rows`` latent rows are synthesized in bands of that many rows,
+        each with ``SYNTHESIS_HALO`` rows of its neighbours on both sides (more than g_s's
+        reach of ~2.3 latent rows), so memory follows the band, not the image; the result is
+        the whole-map synthesis up to float reassociation."""
+        rate = self._rate(rate)
+        rows = y_hat.shape[1]
+        if rows <= band_rows:
+            return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32),
+                                               rate))
+        s = self.downsampling // 4  # pixels per latent row (16)
+        out = np.empty((1, rows * s, y_hat.shape[2] * s, 3), np.uint8)
+        for top in range(0, rows, band_rows):
+            lo, hi = max(0, top - SYNTHESIS_HALO), min(rows, top + band_rows + SYNTHESIS_HALO)
+            band = np.asarray(self._synthesize(
+                self._state, jnp.asarray(y_hat[:, lo:hi], jnp.float32), rate))
+            end = min(rows, top + band_rows)
+            out[:, top * s: end * s] = band[:, (top - lo) * s: (end - lo) * s]
+        return out
 
     # ---- files ---------------------------------------------------------------------------
     def save(self, path: str) -> None:

@@ -202,3 +202,14 @@ def test_model_file_errors(tmp_path):
         np_.savez(f, **arrays)
     with pytest.raises(ModelFileError, match="fingerprint"):
         FrozenModel.load(str(tampered))
+
+
+def test_banded_synthesis_equals_whole_synthesis():
+    """Large images are synthesized in bands of latent rows with a halo; the decoded image
+    must not depend on the banding."""
+    model = FrozenModel.load(DEFAULT_MODEL)
+    data = codec.compress(model, _kodak(3))  # kodim04, 512x768 (48 latent rows)
+    _, y_hat = codec.decode_y_hat(model, data)
+    whole = model.synthesize(y_hat)
+    for rows in (7, 16):
+        np.testing.assert_array_equal(model.synthesize(y_hat, band_rows=rows), whole)
