@@ -187,10 +187,13 @@ def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, chan
     return bitstream.pack(header, [z_stream, y_stream])
 
 
-def _decode_side_information(model: FrozenModel, data: bytes):
+def _decode_side_information(model: FrozenModel, data: bytes, whole_image: bool = False):
     """Parses a file and decodes z: -> (header, rate, coding params of y, y stream, escapes).
-    Memory: the z map and the coding parameters (1/256 of the pixels times M)."""
+    Memory: the z map and the coding parameters (1/256 of the pixels times M); with
+    ``whole_image`` the header is first checked against the budget for decoding all of it."""
     header, (z_stream, y_stream) = bitstream.parse(data, expected_streams=2)
+    if whole_image:
+        check_memory(model, header.height, header.width, BitstreamError)
     if header.fingerprint != model.fingerprint:
         raise BitstreamError(
             f"file was written with model {header.fingerprint.hex()}, but the loaded model is "
@@ -221,9 +224,7 @@ def coded_mask(model: FrozenModel, data: bytes) -> np.ndarray:
 
 def decode_y_hat(model: FrozenModel, data: bytes, *, return_mask: bool = False):
     """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M)[, mask])."""
-    header = bitstream.parse(data, expected_streams=2)[0]
-    check_memory(model, header.height, header.width, BitstreamError)
-    header, rate, p, y_stream, escapes = _decode_side_information(model, data)
+    header, rate, p, y_stream, escapes = _decode_side_information(model, data, whole_image=True)
     y_sym = np.zeros(p["scale_index"].shape, np.int32)
     try:
         y_sym[p["mask"]] = model.coders[1].decode(y_stream, p["scale_index"][p["mask"]],
