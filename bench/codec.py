@@ -17,11 +17,11 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from jlic import cpu_flags  # noqa: E402
-from timing import paired_medians  # noqa: E402  (bench/, the script's own directory)
+import bootstrap  # bench/, the script's own directory
 
-cpu_flags.configure("codec")
+from timing import paired_medians
+
+bootstrap.start("codec")
 
 
 def median_time(fn, repeats):
@@ -35,7 +35,7 @@ def median_time(fn, repeats):
 
 
 def main():
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    here = bootstrap.ROOT
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", default=os.path.join(here, "jlic", "assets", "default.jlicm"))
     p.add_argument("--image", default=os.path.join(here, "..", "shared", "data", "kodak",

@@ -8,13 +8,10 @@ prints the mean bpp and PSNR of both and the BD-rate of exact against float (tar
 """
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from jlic import cpu_flags  # noqa: E402
+import bootstrap  # bench/, the script's own directory
 
-cpu_flags.configure("codec")
+bootstrap.start("codec")
 
 
 def main():

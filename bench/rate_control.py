@@ -18,10 +18,9 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from jlic import cpu_flags  # noqa: E402
+import bootstrap  # bench/, the script's own directory
 
-cpu_flags.configure("codec")
+bootstrap.start("codec")
 
 
 def main():

@@ -29,14 +29,14 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-KODAK = os.path.join(ROOT, "..", "shared", "data", "kodak")
+import bootstrap  # bench/, the script's own directory
+from bootstrap import KODAK, ROOT
+
+bootstrap.start("codec")  # the parent's own work (evaluation); each side trains in a subprocess
 SIDES = ("jlic", "compressai")
 
 
 def _config(args, lmbda, seed):
-    sys.path.insert(0, ROOT)
     from configs import parity
 
     c = parity.get_config()
@@ -56,7 +56,7 @@ def make_init(args, lmbda, seed):
     from flax import nnx
 
     from jlic.compressai_weights import from_compressai
-    from jlic.frozen import freeze
+    from jlic.frozen import flat_variables, freeze
     from jlic.models import build_model
 
     c = _config(args, lmbda, seed)
@@ -67,8 +67,8 @@ def make_init(args, lmbda, seed):
     torch.save(net.state_dict(), os.path.join(wd, "init.pt"))
     model = build_model("mean_scale", nnx.Rngs(0), N=c.model.N, M=c.model.M)
     flat = from_compressai(model, {k: v.numpy() for k, v in net.state_dict().items()})
-    for path, var in nnx.to_flat_state(nnx.state(model)):
-        var.set_value(flat["/".join(map(str, path))])
+    for key, var in flat_variables(nnx.state(model)):
+        var.set_value(flat[key])
     freeze(model, c.model.to_dict(), label="CompressAI init", exact=False).save(
         os.path.join(wd, "init.jlicm"))
 
@@ -80,9 +80,6 @@ def _kodak():
 
 
 def run_jlic(args, lmbda, seed):
-    from jlic import cpu_flags
-
-    cpu_flags.configure("codec")
     from jlic.evaluate.run import evaluate_model
     from jlic.export import export_workdir
 

@@ -11,14 +11,13 @@ last, the ratio jlic / CompressAI (< 1: jlic faster).
 
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from jlic import cpu_flags  # noqa: E402
-from timing import paired_medians  # noqa: E402  (bench/, the script's own directory)
+import bootstrap  # bench/, the script's own directory
 
-cpu_flags.configure("train")
+from timing import paired_medians
+
+bootstrap.start("train")
 
 
 def jlic_step(args, images):

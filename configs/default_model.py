@@ -1,20 +1,35 @@
-"""The small mean-scale model shipped as jlic's default until a well-trained one exists.
+"""jlic's default model, phase A: a variable-rate mean-scale hyperprior with SCR's gain units
+(the "without selective compression" model), trained from scratch on 2 CPU cores.
 
     python train.py --config configs/default_model.py --workdir runs/default_model
-    jlic export runs/default_model -o jlic/assets/default.jlicm
 
-N=64, M=96 at lambda 0.013, 3000 steps on 128x128 crops of ../shared/data/train on a 2-core CPU
-(about 15 minutes alone). It is a placeholder, far from converged: on Kodak it codes at 0.54 bpp
-and 26.3 dB (results/kodak_scr/summary.md), below JPEG at that rate (about 29 dB).
+One model for qualities 1..8 (lambda_q = 0.2 * 2^-(8 - q), 0.0016 ... 0.2; fractional q
+interpolates), N=128, M=192 (CompressAI's mbt2018-mean width for its qualities 1-5), 128x128
+crops, batch 8, one level per step (the cost of a single-rate step), Adam 1e-3 with a linear
+warm-up and cosine decay, uniform-noise training quantization. 16000 steps: under 2 hours on a
+2-core CPU alone. Results: BENCHMARKS.md "Time to quality".
 """
 
-from configs import tiny
+import ml_collections
+
+from configs import default
 
 
 def get_config():
-    c = tiny.get_config()
-    c.model.N, c.model.M = 64, 96
-    c.steps = 3000
-    c.checkpoint_every = 1000
+    c = default.get_config()
+    c.model = ml_collections.ConfigDict(dict(
+        name="scr_mean_scale", N=128, M=192, eb_filters=(3, 3, 3, 3), residual=False,
+        selective=False))
+    c.data.crop = 128
+    c.loss = "scr"
+    c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=1))
+    c.steps = 16_000
+    c.learning_rate = 1e-3
+    c.lr_schedule = ml_collections.ConfigDict(dict(
+        warmup_steps=500, decay="cosine", decay_at=0.9, decay_factor=0.05))
+    c.gain_lr_multiplier = 3.0
     c.log_every = 100
+    c.checkpoint_every = 1000
+    c.probe = ml_collections.ConfigDict(dict(
+        every=1000, dir="../shared/data/kodak", images=4, crop=256))
     return c

@@ -39,6 +39,8 @@ _CRC = 4
 
 @dataclass(frozen=True)
 class Header:
+    """The fixed part of a .jlic file: the model's fingerprint (8 bytes), the image size in
+    pixels, 1 (grey) or 3 channels, and the rate input (its kind's file code and value)."""
     fingerprint: bytes
     height: int
     width: int
@@ -49,6 +51,8 @@ class Header:
 
 
 def pack(header: Header, streams: list[bytes]) -> bytes:
+    """-> the file: fixed header (with the stream count), stream lengths (uint32 LE), streams,
+    CRC-32 of all that precedes it. Always writes ``FORMAT_VERSION``."""
     fixed = _FIXED.pack(MAGIC, FORMAT_VERSION, header.fingerprint, header.height, header.width,
                         header.channels, header.rate_code, header.rate_value, len(streams))
     body = fixed + struct.pack(f"<{len(streams)}I", *map(len, streams)) + b"".join(streams)
@@ -56,6 +60,9 @@ def pack(header: Header, streams: list[bytes]) -> bytes:
 
 
 def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, list[bytes]]:
+    """-> (header, streams) of a file, checking magic, version, CRC, image size, channels and
+    stream lengths (and their count, if ``expected_streams``) before anything else is read.
+    Raises ``BitstreamError`` naming the first problem."""
     n = len(data)
     if n < _FIXED.size + _CRC:
         raise BitstreamError(f"file too short to be a jlic file ({n} bytes)")

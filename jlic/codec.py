@@ -121,7 +121,15 @@ def _reconstruct(y_sym, p):
 
 class Encoder:
     """Encodes one image at any number of rate inputs. For models whose analysis does not
-    depend on the rate input (single-rate, SCR), y and z are computed once."""
+    depend on the rate input (single-rate, SCR), y and z are computed once.
+
+    Args:
+      model: the codec.
+      image: uint8 (H, W) or (H, W, 3), 0..255 (as ``compress``).
+
+    ``encode(rate)`` returns a file's bytes, ``latents(rate)`` the ``Latents`` before entropy
+    coding, ``estimated_bpp(rate)`` the integer tables' bits per pixel without coding.
+    """
 
     def __init__(self, model: FrozenModel, image: np.ndarray):
         rgb, self.channels = as_rgb(image)
@@ -156,6 +164,7 @@ class Encoder:
 
 
 def quantized_latents(model: FrozenModel, image: np.ndarray, rate=None) -> Latents:
+    """The symbols, coding parameters and reconstruction of y that ``compress`` would code."""
     return Encoder(model, image).latents(rate)
 
 
@@ -169,15 +178,28 @@ def _quantize(model: FrozenModel, y, z, rate) -> Latents:
 
 
 def compress(model: FrozenModel, image: np.ndarray, rate=None) -> bytes:
-    """Codes a uint8 image (H, W) or (H, W, 3) into the bytes of a .jlic file.
+    """Codes one image into the bytes of a .jlic file.
 
-    ``rate`` is the model's rate input: None for single-rate models, the quality q in [1, 8]
-    for SCR models, the target in bpp for AFB models. It is stored in the file.
+    Args:
+      model: the codec (``FrozenModel.load``); its fingerprint goes into the file.
+      image: uint8 (H, W) grey or (H, W, 3) RGB, pixel values 0..255, 1 <= H, W <= 65535.
+      rate: the model's rate input (``model.rate_spec``): None for single-rate models, the
+        quality q in [1, 8] for SCR models, the target in bits per pixel for AFB models. It
+        is stored in the file (as float32).
+
+    Returns:
+      The file's bytes: header, z stream, y stream, CRC-32 (``jlic.bitstream``).
+
+    Raises:
+      ImageError: bad shape or dtype, or more memory than ``memory_budget()``.
+      RateError: a rate input outside the model's range, or one a model does not take.
     """
     return Encoder(model, image).encode(rate)
 
 
 def pack_latents(model: FrozenModel, lat: Latents, height: int, width: int, channels: int) -> bytes:
+    """Entropy-codes ``lat`` (z with the factorized tables, the masked y with the Gaussian
+    tables) into a file for an image of ``height`` x ``width`` pixels with 1 or 3 channels."""
     z_coder, y_coder = model.coders
     z_stream = z_coder.encode(lat.z_sym, channel_index(lat.z_sym.shape))
     y_stream = y_coder.encode(lat.y_sym[lat.mask], lat.scale_index[lat.mask])
@@ -223,7 +245,13 @@ def coded_mask(model: FrozenModel, data: bytes) -> np.ndarray:
 
 
 def decode_y_hat(model: FrozenModel, data: bytes, *, return_mask: bool = False):
-    """Parses and entropy-decodes a file: -> (header, y_hat (1, H', W', M)[, mask])."""
+    """Parses and entropy-decodes a file (everything of ``decompress`` but the synthesis).
+
+    Returns:
+      (header, y_hat[, mask]): the ``bitstream.Header``; y_hat float32 (1, H', W', M) with
+      H' = ceil(H / 64) * 4 (likewise W'); with ``return_mask`` the coded elements, bool of
+      y_hat's shape.
+    """
     header, rate, p, y_stream, escapes = _decode_side_information(model, data, whole_image=True)
     y_sym = np.zeros(p["scale_index"].shape, np.int32)
     try:
@@ -236,7 +264,19 @@ def decode_y_hat(model: FrozenModel, data: bytes, *, return_mask: bool = False):
 
 
 def decompress(model: FrozenModel, data: bytes) -> np.ndarray:
-    """Decodes the bytes of a .jlic file to a uint8 image of the original shape."""
+    """Decodes a .jlic file.
+
+    Args:
+      model: the codec that wrote the file (checked by fingerprint).
+      data: the file's bytes.
+
+    Returns:
+      uint8 (H, W) or (H, W, 3), as the image given to ``compress`` (0..255).
+
+    Raises:
+      BitstreamError: not a jlic file, an unsupported version, a checksum mismatch, another
+        model's file, a corrupted payload, or more memory than ``memory_budget()``.
+    """
     header, y_hat = decode_y_hat(model, data)
     rate = None if model.rate_spec.allowed is None else header.rate_value
     rgb = model.synthesize(y_hat, rate)[0, : header.height, : header.width]

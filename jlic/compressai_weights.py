@@ -114,7 +114,7 @@ def import_checkpoint(path: str, arch: str | None = None, label: str = ""):
     from the keys and shapes; sizes always come from the shapes."""
     from jax import numpy as jnp
 
-    from jlic.frozen import freeze
+    from jlic.frozen import flat_variables, freeze
     from jlic.models import build_model
     from jlic.torch_checkpoint import CheckpointError, read_state_dict
 
@@ -136,8 +136,7 @@ def import_checkpoint(path: str, arch: str | None = None, label: str = ""):
     except ValueError:  # an array of the wrong rank for its layout transpose
         raise CheckpointError(f"{path!r}: an array has the wrong number of dimensions for a "
                               f"{name} model") from None
-    for p, var in nnx.to_flat_state(nnx.state(model)):
-        key = "/".join(map(str, p))
+    for key, var in flat_variables(nnx.state(model)):
         value = flat[key]
         if value.shape != var.get_value().shape:
             raise CheckpointError(f"{path!r}: array {key!r} has shape {value.shape}, a {name} "

@@ -65,10 +65,15 @@ def _check_config(config) -> None:
         raise ModelFileError("its label is not a string")
 
 
+def flat_variables(state) -> list[tuple[str, nnx.Variable]]:
+    """(key, variable) for every variable of an nnx state, keyed as model files are
+    ("g_a/layers/0/kernel": the path's parts joined by "/")."""
+    return [("/".join(map(str, path)), var) for path, var in nnx.to_flat_state(state)]
+
+
 def flat_arrays(state) -> dict[str, np.ndarray]:
     """An nnx state as {"a/b/c": numpy array} (the keys of model files)."""
-    return {"/".join(map(str, path)): np.asarray(var.get_value())
-            for path, var in nnx.to_flat_state(state)}
+    return {key: np.asarray(var.get_value()) for key, var in flat_variables(state)}
 
 
 def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet,
@@ -85,7 +90,20 @@ def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: 
 
 
 class FrozenModel:
-    """A codec ready to code: parameters, integer tables and jitted transforms."""
+    """A codec ready to code: parameters, integer tables and jitted transforms.
+
+    Args:
+      config: ``{"model": {"name": ..., **constructor kwargs}, "class": ..., "rate_input": ...}``.
+      params: flat parameter arrays by "/"-joined nnx path (float32).
+      z_tables, y_tables: the frozen integer tables of the factorized prior (one per channel
+        of z) and of the Gaussian conditional (one per scale bin).
+      exact: the integer side-information path's arrays (``jlic.exact``), if any.
+
+    Transforms take images in [0, 1], (1, H, W, 3) float32 with H, W multiples of
+    ``downsampling`` (64): ``analyze`` -> (y (1, H/16, W/16, M), z (1, H/64, W/64, N));
+    ``coding_params_from_symbols`` -> the scale index, mean, gains and mask of y;
+    ``synthesize`` -> uint8 pixels. ``rate`` is the model's rate input (``rate_spec``).
+    """
 
     def __init__(self, config: dict, params: dict[str, np.ndarray], z_tables: TableSet,
                  y_tables: TableSet, exact: dict | None = None):
@@ -99,8 +117,7 @@ class FrozenModel:
         name = model_cfg.pop("name")
         abstract = nnx.eval_shape(lambda: build_model(name, nnx.Rngs(0), **model_cfg))
         graphdef, state = nnx.split(abstract)
-        for path, var in nnx.to_flat_state(state):
-            key = "/".join(map(str, path))
+        for key, var in flat_variables(state):
             if key not in params or params[key].shape != var.get_value().shape:
                 raise ModelFileError(f"model parameters do not match the {name} architecture "
                                      f"(at {key})")
@@ -176,6 +193,7 @@ class FrozenModel:
         return None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)
 
     def analyze(self, x, rate=None):
+        """x float32 (1, H, W, 3) in [0, 1] -> (y (1, H/16, W/16, M), z (1, H/64, W/64, N))."""
         y, z = self._analyze(self._state, jnp.asarray(x, jnp.float32), self._rate(rate))
         return np.asarray(y), np.asarray(z)
 

@@ -10,3 +10,29 @@ SHARED = os.path.join(ROOT, "..", "shared")
 KODAK = os.path.join(SHARED, "data", "kodak")
 TRAIN_DATA = os.path.join(SHARED, "data", "train")
 PYTHON = sys.executable
+
+
+def perturbed_scr(name="scr_mean_scale", N=8, M=8, *, qv_top=2.0, gamma_spread=False,
+                  importance=20.0, h_s_head=1.0, g_a_last=40.0):
+    """An untrained SCR model whose rate input matters as in a trained one: gains falling from
+    ``qv_top`` (q=1) to 1 (q=8), adjustment exponents from 2 to 1/2 (optionally spread over
+    channels), and the importance head, h_s's last layer and g_a's last layer scaled by the given
+    factors (1: untouched; a spread-out importance map, scales that vary over the image, latents of
+    several quantization steps). Returns the ``nnx`` model."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from jlic.models import build_model
+    from jlic.rate import SCR_LEVELS
+
+    model = build_model(name, nnx.Rngs(0), N=N, M=M)
+    levels = jnp.arange(SCR_LEVELS, dtype=jnp.float32)[:, None]
+    spread = jnp.linspace(0.5, 1.5, M)[None, :] if gamma_spread else jnp.ones((1, M))
+    model.log_gamma.set_value(jnp.log(2.0) * (3.5 - levels) / 3.5 * spread)
+    model.log_qv.set_value(jnp.broadcast_to(jnp.log(qv_top) * (7 - levels) / 7, (SCR_LEVELS, M)))
+    model.log_iqv.set_value(model.log_qv.get_value())
+    for layer, factor in ((model.importance, importance), (model.h_s.layers[-1], h_s_head),
+                          (model.g_a.layers[-1], g_a_last)):
+        if factor != 1.0:
+            layer.kernel.set_value(factor * layer.kernel.get_value())
+    return model

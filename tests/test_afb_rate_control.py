@@ -5,13 +5,12 @@ import pytest
 from flax import nnx
 from PIL import Image
 
-from conftest import KODAK
+from conftest import KODAK, perturbed_scr
 from jlic import codec
 from jlic.errors import RateError
 from jlic.frozen import freeze
 from jlic.layers.attention import RateAttention
 from jlic.models import build_model
-from jlic.models.scr import LEVELS
 from jlic.rate_control import compress_to_bpp
 from jlic.train.losses import afb_rate_loss
 
@@ -89,17 +88,7 @@ def afb_frozen():
 
 @pytest.fixture(scope="module")
 def scr_frozen():
-    model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8)
-    levels = jnp.arange(LEVELS, dtype=jnp.float32)[:, None]
-    model.log_qv.set_value(jnp.broadcast_to(jnp.log(4.0) * (7 - levels) / 7, (LEVELS, 8)))
-    model.log_iqv.set_value(model.log_qv.get_value())
-    spread = jnp.linspace(0.5, 1.5, 8)[None, :]  # channels differ, as in a trained model
-    model.log_gamma.set_value(jnp.log(2.0) * (3.5 - levels) / 3.5 * spread)
-    model.importance.kernel.set_value(3.0 * model.importance.kernel.get_value())
-    head = model.h_s.layers[-1]  # scales that vary over the image, as in a trained model
-    head.kernel.set_value(20.0 * head.kernel.get_value())
-    last = model.g_a.layers[-1]
-    last.kernel.set_value(40.0 * last.kernel.get_value())
+    model = perturbed_scr(qv_top=4.0, gamma_spread=True, importance=3.0, h_s_head=20.0)
     return freeze(model, {"name": "scr_mean_scale", "N": 8, "M": 8})
 
 

@@ -5,17 +5,13 @@ import json
 import os
 import subprocess
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import nnx
 from PIL import Image
 
-from conftest import KODAK, PYTHON, ROOT
+from conftest import KODAK, PYTHON, ROOT, perturbed_scr
 from jlic import codec
 from jlic.frozen import FrozenModel, freeze
-from jlic.models import build_model
-from jlic.models.scr import LEVELS
 
 DEFAULT = os.path.join(ROOT, "jlic", "assets", "default.jlicm")
 SETTINGS = {
@@ -25,14 +21,7 @@ SETTINGS = {
 
 
 def _scr_model(tmp_path):
-    model = build_model("scr_mean_scale", nnx.Rngs(0), N=16, M=24)
-    levels = jnp.arange(LEVELS, dtype=jnp.float32)[:, None]
-    model.log_gamma.set_value(jnp.broadcast_to(jnp.log(2.0) * (3.5 - levels) / 3.5, (LEVELS, 24)))
-    model.log_qv.set_value(jnp.broadcast_to(jnp.log(2.0) * (7 - levels) / 7, (LEVELS, 24)))
-    model.log_iqv.set_value(model.log_qv.get_value())
-    model.importance.kernel.set_value(3.0 * model.importance.kernel.get_value())
-    model.h_s.layers[-1].kernel.set_value(10.0 * model.h_s.layers[-1].kernel.get_value())
-    model.g_a.layers[-1].kernel.set_value(30.0 * model.g_a.layers[-1].kernel.get_value())
+    model = perturbed_scr(N=16, M=24, importance=3.0, h_s_head=10.0, g_a_last=30.0)
     path = str(tmp_path / "scr.jlicm")
     freeze(model, {"name": "scr_mean_scale", "N": 16, "M": 24}).save(path)
     return path

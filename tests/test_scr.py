@@ -5,7 +5,7 @@ import pytest
 from flax import nnx
 from PIL import Image
 
-from conftest import KODAK
+from conftest import KODAK, perturbed_scr
 from jlic import codec
 from jlic.errors import RateError
 from jlic.frozen import freeze
@@ -22,14 +22,7 @@ def _kodak_crop():
 def scr_frozen(request):
     """An untrained SCR model with gamma falling from 2 (q=1) to 1/2 (q=8), gains falling with q
     and a spread-out importance map, so that the rate input matters as in a trained model."""
-    model = build_model(request.param, nnx.Rngs(0), N=8, M=8)
-    levels = jnp.arange(LEVELS, dtype=jnp.float32)[:, None]
-    model.log_gamma.set_value(jnp.broadcast_to(jnp.log(2.0) * (3.5 - levels) / 3.5, (LEVELS, 8)))
-    model.importance.kernel.set_value(20.0 * model.importance.kernel.get_value())
-    model.log_qv.set_value(jnp.broadcast_to(jnp.log(2.0) * (7 - levels) / 7, (LEVELS, 8)))
-    model.log_iqv.set_value(model.log_qv.get_value())
-    last = model.g_a.layers[-1]
-    last.kernel.set_value(40.0 * last.kernel.get_value())
+    model = perturbed_scr(request.param)
     return freeze(model, {"name": request.param, "N": 8, "M": 8})
 
 

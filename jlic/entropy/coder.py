@@ -80,6 +80,18 @@ def _decode_escapes(decoder, escape: np.ndarray) -> np.ndarray:
 
 
 class IndexedCoder:
+    """Range coding (constriction's queue coder) of integer symbols, each with one of a set of
+    frozen integer tables (``TableSet``: T tables of frequencies with 16-bit precision, their
+    offsets and lengths; the last entry of each table is the escape).
+
+    ``encode(values, table_index)``: values int (n,), table_index int (n,) in [0, T) -> bytes
+    (a whole number of uint32 words). Symbols are coded grouped by table in a stable order;
+    values outside a table are coded as its escape plus (format 2) a side bit and an
+    Elias-gamma code of the distance past the table's end.
+    ``decode(data, table_index, escapes)`` -> values int64 (n,); ``CorruptStreamError`` for
+    streams that cannot be the coding of n symbols.
+    """
+
     def __init__(self, tables: TableSet):
         if tables.freqs.shape[0] > 2**16:
             raise ValueError("at most 65536 tables per coder")

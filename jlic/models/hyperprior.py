@@ -58,7 +58,19 @@ def _synthesis(n, m, rngs, dtype, residual=False):
 
 
 class ScaleHyperprior(nnx.Module):
-    """Balle et al. 2018 ("bmshj2018-hyperprior"): y ~ N(0, sigma(z_hat)^2)."""
+    """Balle et al. 2018 ("bmshj2018-hyperprior"): y ~ N(0, sigma(z_hat)^2).
+
+    Args:
+      N: channels of the transforms' hidden layers and of z.
+      M: channels of y.
+      eb_filters: hidden widths of the factorized prior's density network (CompressAI: 3 x 3).
+      residual: residual blocks in g_a / g_s (AFB's base) instead of the plain GDN stack.
+      rngs: initialisation keys; dtype: the compute dtype of the convolutions.
+
+    Images (B, H, W, 3) in [0, 1], H and W multiples of ``downsampling``; y (B, H/16, W/16, M),
+    z (B, H/64, W/64, N). ``__call__`` returns x_hat and the likelihoods of y and z (bits =
+    -log2 of them).
+    """
 
     downsampling = 64  # input sides are padded to a multiple of this
     rate_spec = NONE  # single-rate model: no rate input

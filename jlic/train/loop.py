@@ -27,7 +27,7 @@ from jax.sharding import PartitionSpec as P
 
 from jlic.entropy.factorized import Quantiles
 from jlic.files import atomic_write
-from jlic.frozen import flat_arrays
+from jlic.frozen import flat_arrays, flat_variables
 from jlic.models import build_model
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
@@ -353,9 +353,8 @@ def init_from(state, tx, aux_tx, source: str, skip=()):
     copied, fresh = [], []
 
     def fill(tree):
-        for path, var in nnx.to_flat_state(tree):
-            key = "/".join(map(str, path))
-            skipped = any(name in map(str, path) for name in skip)
+        for key, var in flat_variables(tree):
+            skipped = any(name in key.split("/") for name in skip)
             if key in flat and flat[key].shape == var.get_value().shape and not skipped:
                 var.set_value(jnp.asarray(flat[key]))
                 copied.append(key)
