@@ -5,9 +5,10 @@
 
 One model for qualities 1..8 (lambda_q = 0.2 * 2^-(8 - q), 0.0016 ... 0.2; fractional q
 interpolates), N=128, M=192 (CompressAI's mbt2018-mean width for its qualities 1-5), 128x128
-crops, batch 8, one level per step (the cost of a single-rate step), Adam 1e-3 with a linear
+crops, batch 8, one level per step (the cost of a single-rate step), Adam 5e-4 with a linear
 warm-up and cosine decay, uniform-noise training quantization. 16000 steps: under 2 hours on a
-2-core CPU alone. Results: BENCHMARKS.md "Time to quality".
+2-core CPU alone. Results: BENCHMARKS.md "Time to quality". (Peak 1e-3 with 3x on the
+gain vectors diverged at step ~650: activations overflowed to NaN.)
 """
 
 import ml_collections
@@ -24,10 +25,10 @@ def get_config():
     c.loss = "scr"
     c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=1))
     c.steps = 16_000
-    c.learning_rate = 1e-3
+    c.learning_rate = 5e-4
     c.lr_schedule = ml_collections.ConfigDict(dict(
-        warmup_steps=500, decay="cosine", decay_at=0.9, decay_factor=0.05))
-    c.gain_lr_multiplier = 3.0
+        warmup_steps=1000, decay="cosine", decay_at=0.9, decay_factor=0.05))
+    c.gain_lr_multiplier = 1.0
     c.log_every = 100
     c.checkpoint_every = 1000
     c.probe = ml_collections.ConfigDict(dict(

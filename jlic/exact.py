@@ -10,13 +10,19 @@ converted to fixed point, as in Balle et al. 2019 (integer networks):
     weights      W = round(w * 2^G), G = 14;  biases B = round(b * 2^(F+G))
     conv         A' = floor((sum A*W + B) / 2^G)      (polyphase stride-1 form for tconvs)
     ReLU         max(A, 0);  LeakyReLU  A if A > 0 else floor(A * 655 / 2^16)  (slope ~0.01)
+    AFB          s = floor(sum over H, W of A / (H W));  r = round(rate * 2^F)  (rate: the
+                 float32 target stored in the file, bpp);  h = ReLU(dense([s, r]));
+                 v = dense(h);  a = T[clip(v, -V, V) + V], T the stored table of
+                 round(2 sigmoid(v / 2^F) * 2^F) (V = 12 * 2^F: 2 sigmoid(12) rounds to 2);
+                 A' = floor(A * a / 2^F)       (dense: a 1x1 conv on the (1, 1, C+1) map)
 
 The sums run as float64 matrix products on integer values whose every partial sum stays below
 2^53 (checked at conversion from the weights and the activation clip), so they are exact in any
 summation order: the result is a function of the integers alone. SCR quality is snapped to a grid
 of 1/64 and the gains (QV, IQV) and mask thresholds of every grid point are computed once at
 freeze time and stored, so decoding evaluates no exp/log either. The rate cost of the
-approximation is measured in BENCHMARKS.md.
+approximation is measured in BENCHMARKS.md. AFB models (rate input in bpp) run their
+hyper-decoder's attention blocks in the same arithmetic, the rate entering as an integer.
 """
 
 from __future__ import annotations
@@ -28,20 +34,25 @@ from numpy.lib.stride_tricks import sliding_window_view
 from jlic.entropy.gaussian import SCALE_BOUND, scale_midpoints
 from jlic.errors import ModelFileError
 from jlic.layers import Conv, TransposedConv
+from jlic.layers.attention import RateAttention
 from jlic.layers.conv import polyphase_kernel
-from jlic.rate import QUALITY, SCR_LEVELS
+from jlic.rate import BPP_TARGET, QUALITY, SCR_LEVELS
 
 F_BITS, G_BITS = 12, 14
 ACT_CLIP = 2**24
 LEAKY_NUM = 655  # / 2^16 ~ 0.01, jax.nn.leaky_relu's slope
 QUALITY_STEPS = 64  # grid of SCR qualities: 1 + k / 64
+GATE_RANGE = 12 * 2**F_BITS  # AFB gate inputs beyond +-12 give 2 sigmoid = 0 or 2 at F bits
 
 
 def _conv_layer(layer):
-    """(kind, int weights (T*T*ci, co'), int bias (co',), lo, hi, stride) of a conv layer."""
+    """(kind, int weights (T*T*ci, co'), int bias (co',), lo, hi, stride) of a conv layer or
+    of a dense layer (``nnx.Linear``, as a 1x1 conv)."""
     k = np.asarray(layer.kernel.get_value(), np.float64)
     b = np.asarray(layer.bias.get_value(), np.float64)
-    s = layer.stride
+    if k.ndim == 2:  # dense (in, out)
+        k = k[None, None]
+    s = getattr(layer, "stride", 1)
     if isinstance(layer, TransposedConv):
         sub, lo, hi = polyphase_kernel(k, s)  # (T, T, sy, sx, ci, co)
         t, ci, co = sub.shape[0], sub.shape[4], sub.shape[5]
@@ -49,7 +60,7 @@ def _conv_layer(layer):
         bias = np.tile(b, s * s)
         kind = "up"
     else:
-        assert layer.stride == 1, "the hyper-synthesis only has stride-1 plain convs"
+        assert s == 1, "the hyper-synthesis only has stride-1 plain convs"
         t = k.shape[0]
         lo = hi = t // 2
         w = k.reshape(-1, k.shape[-1])
@@ -71,15 +82,61 @@ def _activation(fn):
     raise ValueError(f"no integer version of {fn}")
 
 
+def _attention_layer(block: RateAttention) -> dict:
+    """An AFB as two dense layers; its gate table is stored once per model (``gate_table``)."""
+    fc1, fc2 = _conv_layer(block.fc1), _conv_layer(block.fc2)
+    return {"kind": "attention", **{k + "1": fc1[k] for k in ("w", "b")},
+            **{k + "2": fc2[k] for k in ("w", "b")}}
+
+
+def gate_table() -> np.ndarray:
+    """round(2 sigmoid(v / 2^F) * 2^F) for v = -V..V, uint16 (computed once at freeze time
+    and stored: the decoder evaluates no exp)."""
+    v = np.arange(-GATE_RANGE, GATE_RANGE + 1, dtype=np.float64) / 2.0**F_BITS
+    return np.round(2.0 / (1.0 + np.exp(-v)) * 2.0**F_BITS).astype(np.uint16)
+
+
 def convert_layers(seq_layers) -> list[dict]:
-    return [_conv_layer(l) if isinstance(l, (Conv, TransposedConv)) else _activation(l)
-            for l in seq_layers]
+    out = []
+    for l in seq_layers:
+        if isinstance(l, (Conv, TransposedConv)):
+            out.append(_conv_layer(l))
+        elif isinstance(l, RateAttention):
+            out.append(_attention_layer(l))
+        else:
+            out.append(_activation(l))
+    return out
 
 
-def run_layers(layers: list[dict], a: np.ndarray) -> np.ndarray:
-    """Integer activations (H, W, C) int64 -> (H', W', C') int64, exactly."""
+def _dense(v: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    acc = np.clip(v, -ACT_CLIP, ACT_CLIP).astype(np.float64) @ w.astype(np.float64) + b
+    return np.floor(acc / 2.0**G_BITS).astype(np.int64)
+
+
+def _attention(layer: dict, a: np.ndarray, rate_int: int, gates: np.ndarray) -> np.ndarray:
+    a = np.clip(a, -ACT_CLIP, ACT_CLIP)
+    s = np.floor_divide(a.sum(axis=(0, 1)), a.shape[0] * a.shape[1])
+    h = np.maximum(_dense(np.append(s, rate_int), layer["w1"], layer["b1"]), 0)
+    v = _dense(h, layer["w2"], layer["b2"])
+    gate = gates[np.clip(v, -GATE_RANGE, GATE_RANGE) + GATE_RANGE].astype(np.int64)
+    return np.floor_divide(a * gate, 2**F_BITS)
+
+
+def rate_to_int(rate) -> int:
+    """The AFB rate input in fixed point, from its float32 value (as stored in files)."""
+    return int(np.clip(np.round(np.float64(np.float32(rate)) * 2.0**F_BITS), -ACT_CLIP,
+                       ACT_CLIP))
+
+
+def run_layers(layers: list[dict], a: np.ndarray, rate_int: int = 0,
+               gates: np.ndarray | None = None) -> np.ndarray:
+    """Integer activations (H, W, C) int64 -> (H', W', C') int64, exactly. AFB layers need
+    the rate (``rate_to_int``) and the gate table."""
     for layer in layers:
         kind = layer["kind"]
+        if kind == "attention":
+            a = _attention(layer, a, rate_int, gates)
+            continue
         if kind == "relu":
             a = np.maximum(a, 0)
             continue
@@ -129,18 +186,23 @@ def scr_grids(log_qv, log_iqv, log_gamma):
     return out
 
 
+LAYER_KEYS = ("w", "b", "lo", "hi", "stride", "taps", "w1", "b1", "w2", "b2")
+
+
 def build(model) -> dict[str, np.ndarray]:
-    """Flat arrays (for the model file) describing the integer path of a hyperprior/SCR model."""
-    head = model.head_layers
-    trunk = convert_layers(model.h_s.layers[:-head])
-    tail = convert_layers(model.h_s.layers[-head:])
+    """Flat arrays (for the model file) describing the integer path of a hyperprior, SCR or
+    AFB model."""
+    trunk = convert_layers(model.hyper_trunk())
+    tail = convert_layers(model.h_s.layers[-model.head_layers:])
     arrays = {}
     for name, layers in (("trunk", trunk), ("head", tail)):
         for i, l in enumerate(layers):
             arrays[f"exact/{name}/{i}/kind"] = np.frombuffer(l["kind"].encode(), np.uint8)
-            for key in ("w", "b", "lo", "hi", "stride", "taps"):
+            for key in LAYER_KEYS:
                 if key in l:
                     arrays[f"exact/{name}/{i}/{key}"] = np.asarray(l[key], np.int64)
+    if model.rate_spec is BPP_TARGET:
+        arrays["exact/gate_table"] = gate_table()
     if model.rate_spec is QUALITY:
         selective = model.selective
         if selective:
@@ -153,7 +215,7 @@ def build(model) -> dict[str, np.ndarray]:
     return arrays
 
 
-LAYER_KINDS = ("conv", "up", "relu", "leaky")
+LAYER_KINDS = ("conv", "up", "relu", "leaky", "attention")
 
 
 def _layer_from(arrays, prefix, kind):
@@ -164,6 +226,8 @@ def _layer_from(arrays, prefix, kind):
     l = {"kind": kind}
     if kind in ("relu", "leaky"):
         return l
+    if kind == "attention":
+        return _attention_from(arrays, prefix)
     for key in ("w", "b", "lo", "hi", "stride", "taps"):
         v = arrays.get(prefix + key)
         if v is None or v.dtype.kind not in "iu":
@@ -178,6 +242,25 @@ def _layer_from(arrays, prefix, kind):
     if ACT_CLIP * np.abs(w.astype(np.float64)).sum(axis=0).max() + \
             np.abs(b.astype(np.float64)).max() >= 2.0**53:
         raise ModelFileError(f"exact path layer {prefix!r} would overflow exact arithmetic")
+    return l
+
+
+def _attention_from(arrays, prefix):
+    l = {"kind": "attention"}
+    for key in ("w1", "b1", "w2", "b2"):
+        v = arrays.get(prefix + key)
+        if v is None or v.dtype.kind not in "iu":
+            raise ModelFileError(f"exact path layer {prefix!r} lacks integer {key!r}")
+        l[key] = v
+    w1, b1, w2, b2 = l["w1"], l["b1"], l["w2"], l["b2"]
+    if w1.ndim != 2 or w2.ndim != 2 or b1.shape != (w1.shape[1],) or \
+            w2.shape[0] != w1.shape[1] or b2.shape != (w2.shape[1],) or \
+            w1.shape[0] != w2.shape[1] + 1:
+        raise ModelFileError(f"exact path layer {prefix!r} has inconsistent shapes")
+    for w, b in ((w1, b1), (w2, b2)):
+        if ACT_CLIP * np.abs(w.astype(np.float64)).sum(axis=0).max() + \
+                np.abs(b.astype(np.float64)).max() >= 2.0**53:
+            raise ModelFileError(f"exact path layer {prefix!r} would overflow exact arithmetic")
     return l
 
 
@@ -201,6 +284,11 @@ class IntegerCodingParams:
             self.importance = _layer_from(arrays, "exact/importance/", "conv")
         self.grid = {k[len("exact/grid/"):]: v for k, v in arrays.items()
                      if k.startswith("exact/grid/")}
+        self.gates = arrays.get("exact/gate_table")
+        self.takes_rate = any(l["kind"] == "attention" for l in self.trunk + self.head)
+        if self.takes_rate and (self.gates is None or self.gates.dtype != np.uint16 or
+                                self.gates.shape != (2 * GATE_RANGE + 1,)):
+            raise ModelFileError("the exact path's AFB gate table is missing or invalid")
         if not np.isfinite(medians).all():
             raise ModelFileError("the model's quantiles are not finite")
         self.med_int = np.round(np.asarray(medians, np.float64) * 2.0**F_BITS).astype(np.int64)
@@ -213,8 +301,9 @@ class IntegerCodingParams:
         """One pass over a 1x1 z map: the stored layers must chain and end in the channels
         the model needs (2M for mean-scale, M for scale)."""
         try:
-            feat = run_layers(self.trunk, np.zeros((1, 1, self.med_int.size), np.int64))
-            out = run_layers(self.head, feat)
+            feat = run_layers(self.trunk, np.zeros((1, 1, self.med_int.size), np.int64), 0,
+                              self.gates)
+            out = run_layers(self.head, feat, 0, self.gates)
             if self.importance is not None:
                 run_layers([self.importance], feat)
         except (ValueError, IndexError) as e:
@@ -229,8 +318,9 @@ class IntegerCodingParams:
 
     def __call__(self, z_sym: np.ndarray, rate) -> dict:
         a = z_sym[0].astype(np.int64) * 2**F_BITS + self.med_int
-        feat = run_layers(self.trunk, a)
-        out = run_layers(self.head, feat).astype(np.float64) / 2.0**F_BITS
+        r = rate_to_int(rate) if self.takes_rate else 0
+        feat = run_layers(self.trunk, a, r, self.gates)
+        out = run_layers(self.head, feat, r, self.gates).astype(np.float64) / 2.0**F_BITS
         scale = np.maximum(out[..., : self.M], SCALE_BOUND)
         mean = out[..., self.M:].astype(np.float32) if self.mean_scale else np.zeros(
             scale.shape, np.float32)

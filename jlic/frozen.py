@@ -298,7 +298,7 @@ class FrozenModel:
 def freeze(model: nnx.Module, model_config: dict, label: str = "",
            exact: bool = True) -> FrozenModel:
     """Computes the integer tables of a trained model (and, with ``exact``, its integer
-    hyper-synthesis; AFB models keep the float path) and returns it frozen for coding."""
+    hyper-synthesis, ``jlic.exact``) and returns it frozen for coding."""
     _, params_state, quantiles_state = nnx.split(model, nnx.Param, Quantiles)
     params = {**flat_arrays(params_state), **flat_arrays(quantiles_state)}
     eb = model.entropy_bottleneck
@@ -316,7 +316,7 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
     config = {"model": dict(model_config), "label": label,
               "class": type(model).__name__, "rate_input": model.rate_spec.kind}
     exact_arrays = None
-    if exact and not model.rate_spec.analysis_depends_on_rate:  # AFB: float path
+    if exact:
         from jlic.exact import build
 
         exact_arrays = build(model)

@@ -36,3 +36,29 @@ def perturbed_scr(name="scr_mean_scale", N=8, M=8, *, qv_top=2.0, gamma_spread=F
         if factor != 1.0:
             layer.kernel.set_value(factor * layer.kernel.get_value())
     return model
+
+
+AFB_CONFIG = {"name": "afb_mean_scale", "N": 8, "M": 12, "rate_range": [0.1, 2.0]}
+
+
+def perturbed_afb(seed=0):
+    """An untrained AFB model (``AFB_CONFIG``) whose attention MLPs are non-zero and depend
+    strongly on the rate input, as after training; g_a's last layer scaled so that y spans
+    several quantization steps. Returns the ``nnx`` model."""
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import nnx
+
+    from jlic.models import build_model
+
+    model = build_model(rngs=nnx.Rngs(seed), **AFB_CONFIG)
+    rng = np.random.default_rng(seed)
+    for blocks in (model.afb_g_a, model.afb_h_a, model.afb_h_s, model.afb_g_s):
+        for b in blocks:
+            k = b.fc2.kernel.get_value()
+            b.fc2.kernel.set_value(jnp.asarray(rng.normal(size=k.shape).astype(np.float32)))
+            k = b.fc1.kernel.get_value()
+            b.fc1.kernel.set_value(k.at[-1].set(3.0))  # a strong dependence on the rate input
+    last = model.g_a.layers[-1]
+    last.kernel.set_value(40.0 * last.kernel.get_value())
+    return model

@@ -5,7 +5,7 @@ import pytest
 from flax import nnx
 from PIL import Image
 
-from conftest import KODAK, perturbed_scr
+from conftest import KODAK, perturbed_afb, perturbed_scr
 from jlic import codec
 from jlic.errors import RateError
 from jlic.frozen import freeze
@@ -19,21 +19,6 @@ def _image():
     return np.asarray(Image.open(f"{KODAK}/kodim05.png").convert("RGB"))[:256, :384]
 
 
-def _perturbed_afb(seed=0):
-    """An AFB model whose attention MLPs are non-zero, as after training."""
-    model = build_model("afb_mean_scale", nnx.Rngs(seed), N=8, M=12, rate_range=(0.1, 2.0))
-    rng = np.random.default_rng(seed)
-    for blocks in (model.afb_g_a, model.afb_h_a, model.afb_h_s, model.afb_g_s):
-        for b in blocks:
-            k = b.fc2.kernel.get_value()
-            b.fc2.kernel.set_value(jnp.asarray(rng.normal(size=k.shape).astype(np.float32)))
-            k = b.fc1.kernel.get_value()
-            b.fc1.kernel.set_value(k.at[-1].set(3.0))  # a strong dependence on the rate input
-    last = model.g_a.layers[-1]
-    last.kernel.set_value(40.0 * last.kernel.get_value())
-    return model
-
-
 def test_excitation_responds_to_rate_only_when_the_mlp_is_nonzero():
     block = RateAttention(8, rngs=nnx.Rngs(0))
     f = jnp.asarray(np.random.default_rng(0).normal(size=(2, 4, 4, 8)).astype(np.float32))
@@ -41,7 +26,7 @@ def test_excitation_responds_to_rate_only_when_the_mlp_is_nonzero():
     a2 = block.excitation(f, jnp.asarray([1.2, 1.2]))
     np.testing.assert_array_equal(a1, a2)  # all-zero last layer: identity for every rate
     np.testing.assert_array_equal(block(f, jnp.asarray([0.5, 0.5])), f)
-    trained = _perturbed_afb().afb_g_a[0]
+    trained = perturbed_afb().afb_g_a[0]
     f = jnp.asarray(np.random.default_rng(1).normal(size=(2, 4, 4, 8)).astype(np.float32))
     b1 = trained.excitation(f, jnp.asarray([0.2, 0.2]))
     b2 = trained.excitation(f, jnp.asarray([1.2, 1.2]))
@@ -49,7 +34,7 @@ def test_excitation_responds_to_rate_only_when_the_mlp_is_nonzero():
 
 
 def test_ten_blocks_and_per_image_rate():
-    model = _perturbed_afb()
+    model = perturbed_afb()
     counts = [len(model.afb_g_a), len(model.afb_h_a), len(model.afb_h_s), len(model.afb_g_s)]
     assert counts == [3, 2, 2, 3]
     x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
@@ -74,7 +59,7 @@ def afb_frozen():
     """A perturbed AFB model whose rate grows with B, as a trained one does (the random MLPs
     fix the direction, so the rate input's weight is negated if needed)."""
     cfg = {"name": "afb_mean_scale", "N": 8, "M": 12, "rate_range": [0.1, 2.0]}
-    model = _perturbed_afb()
+    model = perturbed_afb()
     frozen = freeze(model, cfg)
     enc = codec.Encoder(frozen, _image())
     if len(enc.encode(0.1)) > len(enc.encode(2.0)):
@@ -124,7 +109,7 @@ def test_residual_base_adds_blocks_and_afbs_start_as_the_identity():
     """The paper's base option: a residual block after each GDN/IGDN of g_a and g_s, the AFBs
     after those blocks; inserting AFBs (zero last layer) leaves the base model's function."""
     from jlic.layers import ResidualBlock
-    from jlic.models.afb import _attention_points
+    from jlic.models.afb import attention_points
     from jlic.train.step import split_model
 
     base = build_model("mean_scale", nnx.Rngs(0), N=8, M=12, residual=True)
@@ -133,7 +118,7 @@ def test_residual_base_adds_blocks_and_afbs_start_as_the_identity():
         assert sum(isinstance(l, ResidualBlock) for l in seq.layers) == 3
     assert [len(afb.afb_g_a), len(afb.afb_h_a), len(afb.afb_h_s), len(afb.afb_g_s)] == [3, 2, 2, 3]
     for seq in (afb.g_a, afb.g_s):
-        assert all(isinstance(seq.layers[i], ResidualBlock) for i in _attention_points(seq))
+        assert all(isinstance(seq.layers[i], ResidualBlock) for i in attention_points(seq.layers))
     plain = build_model("mean_scale", nnx.Rngs(0), N=8, M=12)
     def count(m):
         return sum(v.size for v in jax.tree.leaves(split_model(m)[1]))

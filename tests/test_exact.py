@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import KODAK, PYTHON, ROOT, perturbed_scr
+from conftest import AFB_CONFIG, KODAK, PYTHON, ROOT, perturbed_afb, perturbed_scr
 from jlic import codec
 from jlic.frozen import FrozenModel, freeze
 
@@ -38,9 +38,16 @@ def _run_worker(tmp_path, job, env_extra, prefix):
     return json.loads(res.stdout)
 
 
-def _encode_set(tmp_path, images, scr_path):
+def _afb_model(tmp_path):
+    path = str(tmp_path / "afb.jlicm")
+    freeze(perturbed_afb(), AFB_CONFIG).save(path)
+    return path
+
+
+def _encode_set(tmp_path, images, scr_path, afb_path):
     expected, files = {}, {}
-    for model_path, rates in ((DEFAULT, [None]), (scr_path, [1.0, 3.3, 5.5, 8.0])):
+    for model_path, rates in ((DEFAULT, [None]), (scr_path, [1.0, 3.3, 5.5, 8.0]),
+                              (afb_path, [0.15, 0.7, 1.9])):
         model = FrozenModel.load(model_path)
         files[model_path] = []
         for i in images:
@@ -56,8 +63,7 @@ def _encode_set(tmp_path, images, scr_path):
 
 
 def _check(tmp_path, images):
-    scr_path = _scr_model(tmp_path)
-    expected, files = _encode_set(tmp_path, images, scr_path)
+    expected, files = _encode_set(tmp_path, images, _scr_model(tmp_path), _afb_model(tmp_path))
     for name, (env, prefix) in SETTINGS.items():
         got = _run_worker(tmp_path, {"kind": "decode", "files": files}, env, prefix)
         bad = [f for f in expected if got[f] != expected[f]]
@@ -76,3 +82,25 @@ def test_files_decode_exactly_across_isa_cores_and_jit(tmp_path):
 @pytest.mark.slow
 def test_every_kodak_image_decodes_exactly_across_isa_cores_and_jit(tmp_path):
     _check(tmp_path, range(1, 25))
+
+
+def test_afb_integer_hyper_synthesis_follows_the_float_one_and_the_rate():
+    """The AFB's attention blocks in fixed point (jlic.exact): the coding parameters agree
+    with the float path's almost everywhere, and they depend on the rate input as it does."""
+    afb = perturbed_afb()
+    head = afb.h_s.layers[-1]  # scales that vary over the image, as in a trained model
+    head.kernel.set_value(20.0 * head.kernel.get_value())
+    model = freeze(afb, AFB_CONFIG)
+    assert model.integer_coding_params is not None and model.integer_coding_params.takes_rate
+    image = np.asarray(Image.open(os.path.join(KODAK, "kodim05.png")).convert("RGB"))[:256, :384]
+    z_sym = codec.quantized_latents(model, image, 0.7).z_sym
+    by_rate = {}
+    for rate in (0.15, 1.9):
+        f = model.coding_params(z_sym.astype(np.float32) + model.medians, rate)
+        e = model.integer_coding_params(z_sym, rate)
+        off = np.abs(f["scale_index"].astype(np.int64) - e["scale_index"])
+        assert off.max() <= 1 and np.mean(off == 0) > 0.9  # fixed point: 1 bin at most
+        np.testing.assert_allclose(e["mean"], f["mean"], atol=0.02)
+        by_rate[rate] = e["scale_index"]
+    assert len(np.unique(by_rate[0.15])) > 10
+    assert np.mean(by_rate[0.15] != by_rate[1.9]) > 0.05

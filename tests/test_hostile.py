@@ -191,6 +191,25 @@ def test_tampered_parameters_and_exact_layers_are_refused(tmp_path):
                                           "shape.jlicm"))
 
 
+def test_tampered_afb_attention_layers_are_refused(tmp_path):
+    from conftest import AFB_CONFIG, perturbed_afb
+
+    path = tmp_path / "afb.jlicm"
+    freeze(perturbed_afb(), AFB_CONFIG).save(str(path))
+    arrays = _arrays(path)
+    gates = arrays.pop("exact/gate_table")
+    with pytest.raises(ModelFileError, match="gate table"):
+        FrozenModel.load(_refingerprinted(dict(arrays), tmp_path, "nogate.jlicm"))
+    with pytest.raises(ModelFileError, match="gate table"):
+        FrozenModel.load(_refingerprinted(dict(arrays, **{"exact/gate_table": gates[:-1]}),
+                                          tmp_path, "shortgate.jlicm"))
+    w1 = next(k for k in arrays if k.startswith("exact/") and k.endswith("/w1"))
+    with pytest.raises(ModelFileError, match="inconsistent shapes"):
+        FrozenModel.load(_refingerprinted(dict(arrays, **{"exact/gate_table": gates,
+                                                           w1: arrays[w1][:-1]}),
+                                          tmp_path, "w1.jlicm"))
+
+
 def test_terminal_escapes_in_labels_never_reach_the_terminal(small_png, tmp_path):
     model = build_model("mean_scale", nnx.Rngs(0), N=8, M=8)
     path = tmp_path / "esc.jlicm"

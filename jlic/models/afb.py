@@ -27,6 +27,11 @@ The base layers keep the mean-scale model's parameter paths,
 so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the
 identity.
 
+Exact decoding: the hyper-decoder's two AFBs run in the fixed-point arithmetic of the rest of
+the side-information path (``jlic.exact``: integer pooling and dense layers, the rate as an
+integer, the gate 2 sigmoid(.) from a table stored in the model file), so files decode
+bit-exactly on any machine as those of the other models do.
+
 Rate unit: the API (``rate``, files, ``--bpp``) uses bits per pixel. The paper's loss is in bits
 per latent feature (BPF); ``bpp_to_bpf`` converts, in one place.
 """
@@ -47,10 +52,9 @@ def bpp_to_bpf(bpp, M: int):
     return bpp * 256.0 / M
 
 
-def _attention_points(seq) -> list[int]:
-    """Indices of the layers of a Sequential that an AFB follows: each GDN or activation
-    function, or the residual block right after it."""
-    layers = seq.layers
+def attention_points(layers) -> list[int]:
+    """Indices of the layers (a list) that an AFB follows: each GDN or activation function,
+    or the residual block right after it."""
 
     def is_point(i):
         layer = layers[i]
@@ -70,7 +74,7 @@ def _channels_at(seq, i) -> int:
 
 
 def _run(seq, blocks, x, rate):
-    points = _attention_points(seq)
+    points = attention_points(seq.layers)
     for i, layer in enumerate(seq.layers):
         x = layer(x)
         if i in points:
@@ -89,7 +93,7 @@ class AFBMeanScale(MeanScaleHyperprior):
 
         def blocks(seq):
             return nnx.List([RateAttention(_channels_at(seq, i), hidden, rngs=rngs)
-                             for i in _attention_points(seq)])
+                             for i in attention_points(seq.layers)])
 
         self.afb_g_a = blocks(self.g_a)
         self.afb_h_a = blocks(self.h_a)
@@ -107,10 +111,23 @@ class AFBMeanScale(MeanScaleHyperprior):
     def hyper_analysis(self, y, rate=None):
         return _run(self.h_a, self.afb_h_a, y, self._rate(rate, y.shape[0])).astype(jnp.float32)
 
+    def hyper_trunk(self) -> list:
+        """h_s's layers before the head with the hyper-decoder's AFBs where they act."""
+        trunk = super().hyper_trunk()
+        points, blocks = attention_points(trunk), iter(self.afb_h_s)
+        out = []
+        for i, layer in enumerate(trunk):
+            out.append(layer)
+            if i in points:
+                out.append(next(blocks))
+        return out
+
     def hyper_features(self, z_hat, rate=None):
         rate = self._rate(rate, z_hat.shape[0])
-        trunk = nnx.Sequential(*self.h_s.layers[: -self.head_layers])
-        return _run(trunk, self.afb_h_s, z_hat, rate)
+        f = z_hat
+        for layer in self.hyper_trunk():
+            f = layer(f, rate) if isinstance(layer, RateAttention) else layer(f)
+        return f
 
     def synthesis(self, y_hat, rate=None):
         return _run(self.g_s, self.afb_g_s, y_hat, self._rate(rate, y_hat.shape[0])).astype(

@@ -100,10 +100,15 @@ class ScaleHyperprior(nnx.Module):
     def hyper_analysis(self, y, rate=None):
         return self.h_a(jnp.abs(y)).astype(jnp.float32)
 
+    def hyper_trunk(self) -> list:
+        """h_s's layers before its head, in the order ``hyper_features`` runs them (what the
+        exact path converts, ``jlic.exact``)."""
+        return list(self.h_s.layers[: -self.head_layers])
+
     def hyper_features(self, z_hat, rate=None):
         """The penultimate h_s feature map, (B,4h,4w,C)."""
         f = z_hat
-        for layer in self.h_s.layers[: -self.head_layers]:
+        for layer in self.hyper_trunk():
             f = layer(f)
         return f
 
