@@ -25,7 +25,8 @@ def get_config():
     c.loss = "rd"
     c.lmbda = 0.0130  # CompressAI's quality 4
     c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=0))
-    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0))
+    # AFB: clip_targets=False is the paper's (staircase + noise reaching past rate_range)
+    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0, clip_targets=True))
     # training quantization (jlic.quantize): "noise" (CompressAI's; 3% fewer bits than "mixed"
     # at equal quality in the same-start A/B, BENCHMARKS.md "Training parity"), "ste", "mixed"
     c.quantization = "noise"

@@ -12,7 +12,7 @@ from jlic.frozen import freeze
 from jlic.layers.attention import RateAttention
 from jlic.models import build_model
 from jlic.rate_control import compress_to_bpp
-from jlic.train.losses import afb_rate_loss
+from jlic.train.losses import afb_rate_loss, afb_targets
 
 
 def _image():
@@ -52,6 +52,20 @@ def test_afb_loss_targets_span_the_range_and_penalise_misses():
     # the untrained model codes at a few bpp: far targets cost more than near ones
     near = afb_rate_loss(0.0, 1.0, (float(low["bpp"]),) * 2, 12)(model, x, jax.random.key(0))
     assert float(near["loss"]) < min(float(low["loss"]), float(high["loss"]))
+
+
+def test_afb_targets_are_a_noisy_staircase_clipped_only_on_request():
+    for seed in range(20):
+        key = jax.random.key(seed)
+        clipped = np.asarray(afb_targets(key, 8, (0.15, 1.55)))
+        paper = np.asarray(afb_targets(key, 8, (0.15, 1.55), clip=False))
+        steps = 0.15 + 0.2 * np.arange(8)
+        assert np.all(np.abs(paper - steps) <= 0.1 + 1e-6)
+        assert clipped.min() >= 0.15 and clipped.max() <= 1.55
+        np.testing.assert_allclose(clipped, np.clip(paper, 0.15, 1.55))
+    outside = [np.asarray(afb_targets(jax.random.key(s), 8, (0.15, 1.55), clip=False))
+               for s in range(20)]
+    assert min(t.min() for t in outside) < 0.15 and max(t.max() for t in outside) > 1.55
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
                    "probe.crop")
 # (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step"),
-               "afb": ("afb.lmbda", "afb.rate_weight", "model.rate_range")}
+               "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "model.rate_range")}
 
 
 class ConfigError(ValueError):
@@ -113,6 +113,9 @@ def _validate_optimization(config):
     for field in LOSS_FIELDS[config.loss]:
         if field == "scr.levels_per_step":
             _number(config, field, integer=True, minimum=0)
+        elif field == "afb.clip_targets":
+            if not isinstance(_field(config, field), bool):
+                raise ConfigError("afb.clip_targets must be True or False")
         elif field != "model.rate_range":
             _number(config, field, positive=True)
 

@@ -79,22 +79,27 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
     return loss_fn
 
 
-def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
-                  quantization: str = "noise"):
-    """The AFB loss with per-image targets: for a batch of n the targets are the staircase
-    lo, lo + d, ..., hi (d = (hi - lo) / (n - 1)) plus U(-d/2, d/2), in bpp (the paper's
-    0.2 ... 1.775 BPF for c = 192 is 0.15 ... 1.33 bpp)."""
-    from jlic.models.afb import bpp_to_bpf
-
+def afb_targets(rng: jax.Array, n: int, rate_range, clip: bool = True) -> jax.Array:
+    """AFB's per-image training targets (n,), bpp: the staircase lo, lo + d, ..., hi
+    (d = (hi - lo) / (n - 1)) plus U(-d/2, d/2); the paper does not clip (targets reach d/2
+    past both ends), jlic's default clips them to ``rate_range``."""
     lo, hi = rate_range
+    d = (hi - lo) / max(n - 1, 1)
+    targets = lo + d * jnp.arange(n) + jax.random.uniform(rng, (n,), minval=-d / 2,
+                                                          maxval=d / 2)
+    return jnp.clip(targets, lo, hi) if clip else targets
+
+
+def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
+                  quantization: str = "noise", clip_targets: bool = True):
+    """The AFB loss (rate_weight * (BPF - target BPF)^2 + lmbda * 255^2 * MSE) with per-image
+    targets from ``afb_targets`` (the paper's 0.2 ... 1.775 BPF for c = 192 is 0.15 ... 1.33
+    bpp)."""
+    from jlic.models.afb import bpp_to_bpf
 
     def loss_fn(model, x, rng):
         rng_t, rng_m = jax.random.split(rng)
-        n = x.shape[0]
-        d = (hi - lo) / max(n - 1, 1)
-        targets = lo + d * jnp.arange(n) + jax.random.uniform(rng_t, (n,), minval=-d / 2,
-                                                              maxval=d / 2)
-        targets = jnp.clip(targets, lo, hi)
+        targets = afb_targets(rng_t, x.shape[0], rate_range, clip_targets)
         out = model(x, targets, rng=rng_m, training=True, quantization=quantization)
         bpp_i = bits(out["likelihoods"]) / (x.shape[1] * x.shape[2])
         rate_err = jnp.mean(jnp.square(bpp_to_bpf(bpp_i, M) - bpp_to_bpf(targets, M)))
@@ -116,5 +121,6 @@ def make_loss(config):
                                    quantization)
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,
-                             tuple(config.model.rate_range), config.model.M, quantization)
+                             tuple(config.model.rate_range), config.model.M, quantization,
+                             config.afb.clip_targets)
     raise ValueError(f"unknown loss {kind!r}; known: rd, scr, afb")
