@@ -4,7 +4,7 @@
                   [--open-loop]] [--verbose]
     jlic decompress IN.jlic -o OUT.png [--model FILE]
     jlic info FILE.jlic [--model FILE]
-    jlic export WORKDIR -o MODEL.jlicm [--label TEXT]
+    jlic export WORKDIR -o MODEL.jlicm [--label TEXT] [--compact]
     jlic import CHECKPOINT.pth.tar -o MODEL.jlicm [--arch NAME] [--label TEXT]
 
 Errors print ``jlic: error: ...`` on one line to stderr and exit with status 1; outputs are
@@ -163,7 +163,7 @@ def cmd_info(args) -> None:
 def cmd_export(args) -> None:
     from jlic.export import export_workdir
 
-    frozen = export_workdir(args.workdir, args.output, label=args.label)
+    frozen = export_workdir(args.workdir, args.output, label=args.label, compact=args.compact)
     print(f"{args.output}: {os.path.getsize(args.output)} bytes, fingerprint "
           f"{frozen.fingerprint.hex()} ({frozen.label})")
 
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("workdir")
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--label", default="", help="description stored in the model file")
+    e.add_argument("--compact", action="store_true", help="store large kernels in float16 "
+                   "(the model becomes the rounded one; about a quarter of the size)")
     e.set_defaults(func=cmd_export)
     m = sub.add_parser("import", help="CompressAI checkpoint (.pth.tar) -> model file, "
                        "without PyTorch")

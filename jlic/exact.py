@@ -191,7 +191,14 @@ LAYER_KEYS = ("w", "b", "lo", "hi", "stride", "taps", "w1", "b1", "w2", "b2")
 
 def build(model) -> dict[str, np.ndarray]:
     """Flat arrays (for the model file) describing the integer path of a hyperprior, SCR or
-    AFB model."""
+    AFB model: ``build_layers`` and ``build_tables``."""
+    return {**build_layers(model), **build_tables(model)}
+
+
+def build_layers(model) -> dict[str, np.ndarray]:
+    """The integer layers (h_s, SCR's importance head, AFB's hyper-decoder blocks): integers
+    rounded from the float32 weights with exact float64 products, so a loader can derive them
+    from the parameters alone, identically on every machine (compact model files do)."""
     trunk = convert_layers(model.hyper_trunk())
     tail = convert_layers(model.h_s.layers[-model.head_layers:])
     arrays = {}
@@ -201,14 +208,22 @@ def build(model) -> dict[str, np.ndarray]:
             for key in LAYER_KEYS:
                 if key in l:
                     arrays[f"exact/{name}/{i}/{key}"] = np.asarray(l[key], np.int64)
+    if model.rate_spec is QUALITY and model.selective:
+        imp = _conv_layer(model.importance)
+        for key in ("w", "b", "lo", "hi", "stride", "taps"):
+            arrays[f"exact/importance/{key}"] = np.asarray(imp[key], np.int64)
+    return arrays
+
+
+def build_tables(model) -> dict[str, np.ndarray]:
+    """The tables that need transcendental functions (SCR's gains and mask thresholds per
+    quality, AFB's gate): computed once here and always stored, as libm results may differ
+    between machines."""
+    arrays = {}
     if model.rate_spec is BPP_TARGET:
         arrays["exact/gate_table"] = gate_table()
     if model.rate_spec is QUALITY:
         selective = model.selective
-        if selective:
-            imp = _conv_layer(model.importance)
-            for key in ("w", "b", "lo", "hi", "stride", "taps"):
-                arrays[f"exact/importance/{key}"] = np.asarray(imp[key], np.int64)
         grids = scr_grids(model.log_qv.get_value(), model.log_iqv.get_value(),
                           model.log_gamma.get_value() if selective else None)
         arrays.update({f"exact/grid/{k}": v for k, v in grids.items()})

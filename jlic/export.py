@@ -15,7 +15,7 @@ from jlic.frozen import FrozenModel, freeze
 
 
 def export_workdir(workdir: str, out_path: str, *, label: str = "",
-                   step: int | None = None) -> FrozenModel:
+                   step: int | None = None, compact: bool = False) -> FrozenModel:
     from jlic.train.loop import ConfigError, load_trained
 
     try:
@@ -24,6 +24,6 @@ def export_workdir(workdir: str, out_path: str, *, label: str = "",
         raise ModelFileError(str(e)) from None
     label = label or (f"{config.model.name} N={config.model.N} M={config.model.M}, "
                       f"step {trained_steps} of {os.path.basename(os.path.normpath(workdir))}")
-    frozen = freeze(model, config.model.to_dict(), label=label)
+    frozen = freeze(model, config.model.to_dict(), label=label, compact=compact)
     frozen.save(out_path)
     return frozen

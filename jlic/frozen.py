@@ -7,7 +7,14 @@ A model file (``.jlicm``, a NumPy ``.npz`` archive read with ``allow_pickle=Fals
     param/<path>      every nnx.Param and Quantiles array of the model
     z/freqs,offsets,lengths   factorized-prior tables, one per channel of z
     y/freqs,offsets,lengths   Gaussian tables, one per scale-table entry
+    exact/...         the exact side-information path (``jlic.exact``)
     fingerprint       first 8 bytes of SHA-256 over config, parameters and tables
+
+Compact files (``freeze(..., compact=True)``, ``jlic export --compact``; the bundled model)
+store every kernel of at least COMPACT_MIN_SIZE values in float16 (the model *is* the rounded
+weights: tables and the exact path are computed from them) and no integer layers: the loader
+derives those from the parameters (``config["exact_layers"] == "derived"``), which is exact on
+every machine. They are about a quarter of the size.
 
 Tables are computed once by ``freeze`` and stored; loading never recomputes them and checks the
 fingerprint, so a damaged file is refused. The jitted coding functions are
@@ -44,6 +51,7 @@ from jlic.models import build_model
 MODEL_FORMAT = 1
 SYNTHESIS_BAND_ROWS = 64  # latent rows per synthesis band (1024 pixels)
 SYNTHESIS_HALO = 4  # latent rows of context on each side of a band
+COMPACT_MIN_SIZE = 4096  # kernels at least this large are stored in float16 by compact files
 MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest real model is ~100 MB
 
 
@@ -63,6 +71,8 @@ def _check_config(config) -> None:
             raise ModelFileError(f"its config has an invalid {k} ({str(v)[:20]})")
     if not isinstance(config.get("label", ""), str):
         raise ModelFileError("its label is not a string")
+    if config.get("exact_layers", "stored") not in ("stored", "derived"):
+        raise ModelFileError("its config has an invalid exact_layers")
 
 
 def flat_variables(state) -> list[tuple[str, nnx.Variable]]:
@@ -121,7 +131,7 @@ class FrozenModel:
             if key not in params or params[key].shape != var.get_value().shape:
                 raise ModelFileError(f"model parameters do not match the {name} architecture "
                                      f"(at {key})")
-            var.set_value(jnp.asarray(params[key]))
+            var.set_value(jnp.asarray(params[key], var.get_value().dtype))
         self.model = nnx.merge(graphdef, state)
         for key, actual in (("class", type(self.model).__name__),
                             ("rate_input", self.model.rate_spec.kind)):
@@ -131,12 +141,15 @@ class FrozenModel:
         self.downsampling = self.model.downsampling
         self.medians = np.asarray(params["entropy_bottleneck/quantiles"][:, 1], np.float32)
         self._graphdef, self._state = nnx.split(self.model)
-        self.integer_coding_params = None  # the exact side-information path (jlic.exact), if stored
-        if self.exact_arrays:
-            from jlic.exact import IntegerCodingParams
+        self.integer_coding_params = None  # the exact side-information path (jlic.exact), if any
+        derived = config.get("exact_layers") == "derived"
+        if self.exact_arrays or derived:
+            from jlic.exact import IntegerCodingParams, build_layers
 
+            arrays = {**build_layers(self.model), **self.exact_arrays} if derived else \
+                self.exact_arrays
             self.integer_coding_params = IntegerCodingParams(
-                self.exact_arrays, self.medians, self.model.M, self.model.predicts_mean)
+                arrays, self.medians, self.model.M, self.model.predicts_mean)
 
     @property
     def label(self) -> str:
@@ -295,12 +308,30 @@ class FrozenModel:
                                  f"({type(e).__name__}: {e})") from None
 
 
+def _round_kernels_to_float16(params_state) -> set[str]:
+    """Rounds every kernel of at least COMPACT_MIN_SIZE values to float16 precision in place
+    (kept float32 in the model); returns their keys."""
+    keys = set()
+    for key, var in flat_variables(params_state):
+        v = var.get_value()
+        if key.endswith("kernel") and v.size >= COMPACT_MIN_SIZE:
+            var.set_value(v.astype(jnp.float16).astype(v.dtype))
+            keys.add(key)
+    return keys
+
+
 def freeze(model: nnx.Module, model_config: dict, label: str = "",
-           exact: bool = True) -> FrozenModel:
+           exact: bool = True, compact: bool = False) -> FrozenModel:
     """Computes the integer tables of a trained model (and, with ``exact``, its integer
-    hyper-synthesis, ``jlic.exact``) and returns it frozen for coding."""
+    hyper-synthesis, ``jlic.exact``) and returns it frozen for coding. ``compact`` rounds the
+    large kernels of ``model`` to float16 (in place) and stores them so (see the module
+    docstring)."""
     _, params_state, quantiles_state = nnx.split(model, nnx.Param, Quantiles)
+    half = _round_kernels_to_float16(params_state) if compact else set()
+    if compact:
+        nnx.update(model, params_state)
     params = {**flat_arrays(params_state), **flat_arrays(quantiles_state)}
+    params = {k: v.astype(np.float16) if k in half else v for k, v in params.items()}
     eb = model.entropy_bottleneck
     quantiles = np.asarray(eb.quantiles.get_value(), np.float64)
 
@@ -316,7 +347,12 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
     config = {"model": dict(model_config), "label": label,
               "class": type(model).__name__, "rate_input": model.rate_spec.kind}
     exact_arrays = None
-    if exact:
+    if exact and compact:
+        from jlic.exact import build_tables
+
+        config["exact_layers"] = "derived"
+        exact_arrays = build_tables(model)
+    elif exact:
         from jlic.exact import build
 
         exact_arrays = build(model)

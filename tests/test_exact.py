@@ -20,10 +20,13 @@ SETTINGS = {
 }
 
 
-def _scr_model(tmp_path):
+SCR_CONFIG = {"name": "scr_mean_scale", "N": 16, "M": 24}
+
+
+def _scr_model(tmp_path, compact=False):
     model = perturbed_scr(N=16, M=24, importance=3.0, h_s_head=10.0, g_a_last=30.0)
-    path = str(tmp_path / "scr.jlicm")
-    freeze(model, {"name": "scr_mean_scale", "N": 16, "M": 24}).save(path)
+    path = str(tmp_path / f"scr{'-compact' if compact else ''}.jlicm")
+    freeze(model, SCR_CONFIG, compact=compact).save(path)
     return path
 
 
@@ -44,10 +47,10 @@ def _afb_model(tmp_path):
     return path
 
 
-def _encode_set(tmp_path, images, scr_path, afb_path):
+def _encode_set(tmp_path, images, scr_path, afb_path, compact_path):
     expected, files = {}, {}
     for model_path, rates in ((DEFAULT, [None]), (scr_path, [1.0, 3.3, 5.5, 8.0]),
-                              (afb_path, [0.15, 0.7, 1.9])):
+                              (afb_path, [0.15, 0.7, 1.9]), (compact_path, [2.2, 7.0])):
         model = FrozenModel.load(model_path)
         files[model_path] = []
         for i in images:
@@ -63,7 +66,8 @@ def _encode_set(tmp_path, images, scr_path, afb_path):
 
 
 def _check(tmp_path, images):
-    expected, files = _encode_set(tmp_path, images, _scr_model(tmp_path), _afb_model(tmp_path))
+    expected, files = _encode_set(tmp_path, images, _scr_model(tmp_path), _afb_model(tmp_path),
+                                  _scr_model(tmp_path, compact=True))
     for name, (env, prefix) in SETTINGS.items():
         got = _run_worker(tmp_path, {"kind": "decode", "files": files}, env, prefix)
         bad = [f for f in expected if got[f] != expected[f]]
@@ -104,3 +108,36 @@ def test_afb_integer_hyper_synthesis_follows_the_float_one_and_the_rate():
         by_rate[rate] = e["scale_index"]
     assert len(np.unique(by_rate[0.15])) > 10
     assert np.mean(by_rate[0.15] != by_rate[1.9]) > 0.05
+
+
+def test_compact_model_files_store_half_kernels_and_derive_the_integer_layers(tmp_path):
+    """A compact file is the float16-rounded model: about half the bytes, no integer layers
+    stored, the same integer path as a full file of the rounded model, and its files decode
+    to what the in-memory model encoded."""
+    from jlic.exact import build
+
+    full_path, compact_path = _scr_model(tmp_path), _scr_model(tmp_path, compact=True)
+    full, compact = FrozenModel.load(full_path), FrozenModel.load(compact_path)
+    assert os.path.getsize(compact_path) < 0.6 * os.path.getsize(full_path)
+    assert compact.config["exact_layers"] == "derived"
+    assert not any(k.endswith("/w") for k in compact.exact_arrays)
+    halves = [k for k, v in compact.params.items() if v.dtype == np.float16]
+    assert "g_a/layers/2/kernel" in halves and "h_s/layers/0/kernel" in halves
+    assert "g_a/layers/0/kernel" not in halves  # 1200 values: below COMPACT_MIN_SIZE
+    assert not any("gdn" in k.lower() or "quantiles" in k for k in halves)
+    # the derived integer layers are those a full file of the rounded model stores
+    stored = build(compact.model)
+    derived = compact.integer_coding_params
+    for i, layer in enumerate(derived.trunk):
+        if "w" in layer:
+            np.testing.assert_array_equal(layer["w"], stored[f"exact/trunk/{i}/w"])
+    image = np.asarray(Image.open(os.path.join(KODAK, "kodim07.png")).convert("RGB"))[:192, :256]
+    for rate in (1.5, 6.0):
+        data = codec.compress(compact, image, rate)
+        assert codec.decode_y_hat(compact, data)[1].tobytes() == \
+            codec.quantized_latents(compact, image, rate).y_hat.tobytes()
+        # float16 weights move the reconstruction by far less than the coding does
+        ref = codec.decompress(full, codec.compress(full, image, rate)).astype(np.float64)
+        out = codec.decompress(compact, data).astype(np.float64)
+        assert abs(np.mean((out - image) ** 2) - np.mean((ref - image) ** 2)) < \
+            0.02 * np.mean((ref - image) ** 2)
