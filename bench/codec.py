@@ -5,7 +5,9 @@ mbt2018-mean architecture with the same weights, in one process.
     .venv/bin/python bench/codec.py [--model jlic/assets/default.jlicm] [--image kodim23.png]
 
 The jlic model's weights are converted one-to-one into CompressAI's MeanScaleHyperprior
-(jlic.compressai_weights), so both code the same latents. Times are medians of --repeats runs
+(jlic.compressai_weights), so both code the same latents. An SCR model (the bundled default)
+codes at quality 4 and CompressAI gets its base transforms (no gain vectors): the same work,
+not the same files. Times are medians of --repeats runs
 after one warm-up (which includes jlic's compilation), jlic and CompressAI alternating. Prints
 file sizes, times, the ratios jlic/CompressAI for encode and decode (< 1: jlic faster) and
 jlic's entropy-coding throughput.
@@ -54,8 +56,10 @@ def main():
     from jlic.frozen import FrozenModel
 
     model = FrozenModel.load(args.model)
-    if model.config["model"]["name"] != "mean_scale":
-        sys.exit("bench/codec.py compares mean_scale models with CompressAI's mbt2018-mean")
+    if model.config["model"]["name"] not in ("mean_scale", "scr_mean_scale"):
+        sys.exit("bench/codec.py compares mean-scale models (plain or SCR) with CompressAI's "
+                 "mbt2018-mean")
+    rate = model.rate_spec.default  # SCR: quality 4; CompressAI gets the base transforms
     image = np.asarray(Image.open(args.image).convert("RGB"))
     h, w, _ = image.shape
     torch.set_num_threads(os.cpu_count())
@@ -71,11 +75,11 @@ def main():
     pad_h, pad_w = -h % 64, -w % 64
     x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
-    data = codec.compress(model, image)
+    data = codec.compress(model, image, rate)
     with torch.no_grad():
         enc = net.compress(x)
         c_bytes = sum(len(s[0]) for s in enc["strings"])
-        t_enc, c_enc = paired_medians(lambda: codec.compress(model, image),
+        t_enc, c_enc = paired_medians(lambda: codec.compress(model, image, rate),
                                       lambda: net.compress(x), args.repeats)
         t_dec, c_dec = paired_medians(lambda: codec.decompress(model, data),
                                       lambda: net.decompress(enc["strings"], enc["shape"]),
@@ -86,7 +90,7 @@ def main():
     def psnr(a):
         return 10 * np.log10(255**2 / np.mean((a - image) ** 2))
 
-    lat = codec.quantized_latents(model, image)
+    lat = codec.quantized_latents(model, image, rate)
     z_coder, y_coder = model.coders
     n_sym = lat.z_sym.size + int(lat.mask.sum())
     zi = codec.channel_index(lat.z_sym.shape)

@@ -22,7 +22,6 @@ from jlic import cpu_flags
 from jlic.rate import BY_FILE_CODE, QUALITY
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "assets", "default.jlicm")
-DEFAULT_QUALITY = 4.0  # SCR quality when --quality is not given
 
 
 def _default_fingerprint() -> bytes:
@@ -76,7 +75,7 @@ def _encode(args, model, image):
         return search.data, search.rate, search
     rate = None
     if model.rate_spec is QUALITY:
-        rate = DEFAULT_QUALITY if args.quality is None else args.quality
+        rate = QUALITY.default if args.quality is None else args.quality
     return codec.Encoder(model, image).encode(rate), rate, None
 
 
@@ -186,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--model", help="model file (default: the bundled model)")
     c.add_argument("-q", "--quality", type=float,
-                   help=f"SCR quality in [1, 8], fractional allowed (default {DEFAULT_QUALITY:g})")
+                   help=f"SCR quality in [1, 8], fractional allowed (default {QUALITY.default:g})")
     c.add_argument("--bpp", type=float, help="target size in bits per pixel: searches the "
                    "model's rate input until the file is within 1%% of it")
     c.add_argument("--bpp-strict", action="store_true",

@@ -28,6 +28,7 @@ class RateSpec:
     allowed: tuple[float, float] | None  # closed range of valid values (None: no input)
     analysis_depends_on_rate: bool  # g_a / h_a take the rate (AFB) or not (SCR)
     label: str  # how the CLI names the value
+    default: float | None  # the rate input when the user gives none (None: none, or required)
 
     def check(self, rate) -> float | None:
         """Validates a rate input; returns it as the float32 value that is coded."""
@@ -46,7 +47,7 @@ class RateSpec:
         return value
 
 
-NONE = RateSpec("none", 0, None, False, "")
-QUALITY = RateSpec("quality", 1, (1.0, float(SCR_LEVELS)), False, "quality")
-BPP_TARGET = RateSpec("bpp", 2, (0.0, 64.0), True, "bpp target")
+NONE = RateSpec("none", 0, None, False, "", None)
+QUALITY = RateSpec("quality", 1, (1.0, float(SCR_LEVELS)), False, "quality", 4.0)
+BPP_TARGET = RateSpec("bpp", 2, (0.0, 64.0), True, "bpp target", None)  # --bpp is required
 BY_FILE_CODE = {s.file_code: s for s in (NONE, QUALITY, BPP_TARGET)}

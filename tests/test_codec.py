@@ -48,13 +48,16 @@ def _model_bits(model, image):
     from jlic.train.losses import bits
 
     x = codec._padded_float(codec.as_rgb(image)[0], model.downsampling)
-    out = model.model(jnp.asarray(x), training=False)
+    rate = model.rate_spec.default
+    out = model.model(jnp.asarray(x), None if rate is None else jnp.full((1,), rate),
+                      training=False)
     return float(bits(out["likelihoods"])[0])
 
 
 def _check_round_trip(model, image):
-    lat = codec.quantized_latents(model, image)
-    data = codec.compress(model, image)
+    rate = model.rate_spec.default  # (the bundled model's: None or SCR's quality 4)
+    lat = codec.quantized_latents(model, image, rate)
+    data = codec.compress(model, image, rate)
     header, y_hat = codec.decode_y_hat(model, data)
     np.testing.assert_array_equal(y_hat, lat.y_hat)  # bit-exact latents
     decoded = codec.decompress(model, data)
@@ -208,8 +211,9 @@ def test_banded_synthesis_equals_whole_synthesis():
     """Large images are synthesized in bands of latent rows with a halo; the decoded image
     must not depend on the banding."""
     model = FrozenModel.load(DEFAULT_MODEL)
-    data = codec.compress(model, _kodak(3))  # kodim04, 512x768 (48 latent rows)
+    rate = model.rate_spec.default
+    data = codec.compress(model, _kodak(3), rate)  # kodim04, 512x768 (48 latent rows)
     _, y_hat = codec.decode_y_hat(model, data)
-    whole = model.synthesize(y_hat)
+    whole = model.synthesize(y_hat, rate)
     for rows in (7, 16):
-        np.testing.assert_array_equal(model.synthesize(y_hat, band_rows=rows), whole)
+        np.testing.assert_array_equal(model.synthesize(y_hat, rate, band_rows=rows), whole)

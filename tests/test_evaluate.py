@@ -95,15 +95,15 @@ def test_eval_quick_run_writes_every_output(tmp_path):
         img.crop((0, 0, 256, 192)).save(data / name)
     out = tmp_path / "out"
     res = subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--model",
-                          os.path.join(ROOT, "jlic", "assets", "default.jlicm"),
+                          os.path.join(ROOT, "tests", "data", "golden.jlicm"),  # single-rate
                           "--data", str(data),
                           "--out", str(out), "--quick", "--no-progress"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
-    for f in ("default.json", "jpeg.json", "webp.json", "per_image.csv", "rd.png", "bd_rate.md",
+    for f in ("golden.json", "jpeg.json", "webp.json", "per_image.csv", "rd.png", "bd_rate.md",
               "summary.md"):
         assert (out / f).is_file(), f
-    result = json.loads((out / "default.json").read_text())
+    result = json.loads((out / "golden.json").read_text())
     assert set(result) == {"name", "description", "results"}
     bpp = result["results"]["bpp"][0]
     rows = (out / "per_image.csv").read_text().splitlines()

@@ -49,7 +49,8 @@ def _afb_model(tmp_path):
 
 def _encode_set(tmp_path, images, scr_path, afb_path, compact_path):
     expected, files = {}, {}
-    for model_path, rates in ((DEFAULT, [None]), (scr_path, [1.0, 3.3, 5.5, 8.0]),
+    default_rate = FrozenModel.load(DEFAULT).rate_spec.default
+    for model_path, rates in ((DEFAULT, [default_rate]), (scr_path, [1.0, 3.3, 5.5, 8.0]),
                               (afb_path, [0.15, 0.7, 1.9]), (compact_path, [2.2, 7.0])):
         model = FrozenModel.load(model_path)
         files[model_path] = []
