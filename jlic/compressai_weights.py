@@ -16,7 +16,10 @@ import os
 import numpy as np
 from flax import nnx
 
+from jlic.frozen import flat_variables, freeze
 from jlic.layers import GDN, Conv, TransposedConv
+from jlic.models import build_model
+from jlic.torch_checkpoint import CheckpointError, read_state_dict
 
 _SEQUENCES = ("g_a", "g_s", "h_a", "h_s")
 
@@ -85,7 +88,6 @@ def _rename_legacy_keys(sd: dict) -> dict:
 def infer_architecture(sd: dict) -> tuple[str, dict]:
     """-> (CompressAI architecture name, jlic model config) from the keys and shapes of a
     CompressAI state dict. Raises ``CheckpointError`` for what jlic cannot represent."""
-    from jlic.torch_checkpoint import CheckpointError
 
     vbr = [k for k in sd if k.split(".")[0] in _VBR_KEYS]
     if vbr:
@@ -114,9 +116,6 @@ def import_checkpoint(path: str, arch: str | None = None, label: str = ""):
     from the keys and shapes; sizes always come from the shapes."""
     from jax import numpy as jnp
 
-    from jlic.frozen import flat_variables, freeze
-    from jlic.models import build_model
-    from jlic.torch_checkpoint import CheckpointError, read_state_dict
 
     sd = _rename_legacy_keys(read_state_dict(path))
     inferred, config = infer_architecture(sd)

@@ -36,6 +36,7 @@ from jlic.errors import ModelFileError
 from jlic.layers import Conv, TransposedConv
 from jlic.layers.attention import RateAttention
 from jlic.layers.conv import polyphase_kernel
+from jlic.models.scr import interpolate_levels
 from jlic.rate import BPP_TARGET, QUALITY, SCR_LEVELS
 
 F_BITS, G_BITS = 12, 14
@@ -173,7 +174,6 @@ def snap_quality(q: float) -> int:
 def scr_grids(log_qv, log_iqv, log_gamma):
     """Per grid point and channel: QV, IQV (float32) and the integer importance threshold:
     mask = I > thr  <=>  clip(I + 1/2, 0, 1) ** gamma > 1/2  (I = importance conv output)."""
-    from jlic.models.scr import interpolate_levels
 
     q = quality_grid()
     qv = np.asarray(interpolate_levels(log_qv, q), np.float32)

@@ -12,11 +12,11 @@ import os
 
 from jlic.errors import ModelFileError
 from jlic.frozen import FrozenModel, freeze
+from jlic.train.loop import ConfigError, load_trained
 
 
 def export_workdir(workdir: str, out_path: str, *, label: str = "",
                    step: int | None = None, compact: bool = False) -> FrozenModel:
-    from jlic.train.loop import ConfigError, load_trained
 
     try:
         config, model, trained_steps = load_trained(workdir, step)

@@ -41,12 +41,14 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jlic.entropy.coder import IndexedCoder
 from jlic.entropy.factorized import Quantiles
 from jlic.entropy.gaussian import scale_index, scale_table
 from jlic.entropy.tables import TableSet, factorized_tables, gaussian_tables
 from jlic.errors import ModelFileError
+from jlic.exact import IntegerCodingParams, build, build_layers, build_tables
 from jlic.files import InputError, atomic_write, read_bounded
-from jlic.models import build_model
+from jlic.models import MODELS, build_model
 
 MODEL_FORMAT = 1
 SYNTHESIS_BAND_ROWS = 64  # latent rows per synthesis band (1024 pixels)
@@ -57,7 +59,6 @@ MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest rea
 
 def _check_config(config) -> None:
     """The stored config must name a known model with positive integer sizes."""
-    from jlic.models import MODELS
 
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise ModelFileError("its config is not a JSON object with a 'model' object")
@@ -144,7 +145,6 @@ class FrozenModel:
         self.integer_coding_params = None  # the exact side-information path (jlic.exact), if any
         derived = config.get("exact_layers") == "derived"
         if self.exact_arrays or derived:
-            from jlic.exact import IntegerCodingParams, build_layers
 
             arrays = {**build_layers(self.model), **self.exact_arrays} if derived else \
                 self.exact_arrays
@@ -159,7 +159,6 @@ class FrozenModel:
     @cached_property
     def coders(self):
         """(z coder, y coder): range coders over the stored tables (``jlic.entropy.coder``)."""
-        from jlic.entropy.coder import IndexedCoder
 
         return IndexedCoder(self.z_tables), IndexedCoder(self.y_tables)
 
@@ -348,12 +347,10 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
               "class": type(model).__name__, "rate_input": model.rate_spec.kind}
     exact_arrays = None
     if exact and compact:
-        from jlic.exact import build_tables
 
         config["exact_layers"] = "derived"
         exact_arrays = build_tables(model)
     elif exact:
-        from jlic.exact import build
 
         exact_arrays = build(model)
     return FrozenModel(config, params, z_tables, y_tables, exact_arrays)

@@ -27,8 +27,9 @@ from jax.sharding import PartitionSpec as P
 
 from jlic.entropy.factorized import Quantiles
 from jlic.files import atomic_write
-from jlic.frozen import flat_arrays, flat_variables
-from jlic.models import build_model
+from jlic.frozen import FrozenModel, flat_arrays, flat_variables
+from jlic.models import MODELS, build_model
+from jlic.quantize import QUANTIZATION_MODES
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
 from jlic.train.losses import make_loss
@@ -82,7 +83,6 @@ def _one_of(config, field, allowed):
 
 
 def _validate_model_and_data(config):
-    from jlic.models import MODELS
 
     _one_of(config, "model.name", sorted(MODELS))
     for field in ("model.N", "model.M"):
@@ -96,7 +96,6 @@ def _validate_model_and_data(config):
 
 
 def _validate_optimization(config):
-    from jlic.quantize import QUANTIZATION_MODES
 
     _one_of(config, "quantization", QUANTIZATION_MODES)
     _one_of(config, "compute_dtype", ("float32", "bfloat16"))
@@ -346,7 +345,6 @@ def init_from(state, tx, aux_tx, source: str, skip=()):
     vectors); the others keep their fresh initialisation. Optimizer states start fresh. Logs
     what was copied and what is new."""
     if os.path.isfile(source):
-        from jlic.frozen import FrozenModel
 
         flat = FrozenModel.load(source).params
     else:

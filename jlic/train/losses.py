@@ -15,6 +15,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jlic.models.afb import bpp_to_bpf
 from jlic.rate import SCR_LEVELS
 
 
@@ -95,7 +96,6 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
     """The AFB loss (rate_weight * (BPF - target BPF)^2 + lmbda * 255^2 * MSE) with per-image
     targets from ``afb_targets`` (the paper's 0.2 ... 1.775 BPF for c = 192 is 0.15 ... 1.33
     bpp)."""
-    from jlic.models.afb import bpp_to_bpf
 
     def loss_fn(model, x, rng):
         rng_t, rng_m = jax.random.split(rng)
