@@ -8,7 +8,9 @@ range, one pass each at B = target; reports MAE and MSE in bpp (the paper's prot
 Kodak image, MAE 0.0594). Closed loop (any variable-rate model): targets drawn from the same
 range, ``compress_to_bpp``; reports the share of files within 1% of their target, the targets
 outside what the model reaches for that image (reported, not hidden), probes per file and the
-PSNR of the decoded closed-loop files.
+PSNR of the decoded closed-loop files. Strict (any variable-rate model): the same targets with
+``strict=True``; reports how many files exceed their target (must be 0) and how many targets
+lie below the smallest file the model can make of that image (refused with RateError).
 Writes results.json, per_target.csv and target_vs_achieved.png to --out.
 """
 
@@ -23,38 +25,19 @@ import bootstrap  # bench/, the script's own directory
 bootstrap.start("codec")
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", default="../shared/data/kodak")
-    p.add_argument("--out", required=True)
-    p.add_argument("--open-loop-targets", type=int, default=45)
-    p.add_argument("--closed-loop-targets", type=int, default=5)
-    p.add_argument("--range", default="", help="target range lo,hi in bpp (default: the "
-                   "model's trained range, or 0.1,1.5 for SCR)")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-
+def _measure(model, paths, lo, hi, args):
+    """One row per (image, target, mode): open loop (AFB), closed loop and strict."""
     import numpy as np
     from tqdm import tqdm
 
     from jlic import codec
+    from jlic.errors import RateError
     from jlic.evaluate.metrics import psnr
-    from jlic.evaluate.run import list_images
-    from jlic.frozen import FrozenModel
     from jlic.imageio import read_image
     from jlic.rate_control import compress_to_bpp
 
-    model = FrozenModel.load(args.model)
-    if args.range:
-        lo, hi = (float(v) for v in args.range.split(","))
-    elif model.rate_spec.kind == "bpp":
-        lo, hi = model.model.rate_range
-    else:
-        lo, hi = 0.1, 1.5
     rng = np.random.default_rng(args.seed)
     rows = []
-    paths = list_images(args.data)
     for path in tqdm(paths, disable=not sys.stderr.isatty()):
         image, _ = read_image(path)
         pixels = image.shape[0] * image.shape[1]
@@ -70,8 +53,56 @@ def main():
             rows.append({"image": name, "mode": "closed", "target": t, "achieved": r.bpp,
                          "probes": r.probes, "reachable": r.reachable,
                          "psnr": psnr(image, codec.decompress(model, r.data))})
+            try:
+                s = compress_to_bpp(model, image, t, strict=True)
+                rows.append({"image": name, "mode": "strict", "target": t, "achieved": s.bpp,
+                             "probes": s.probes, "reachable": s.reachable,
+                             "psnr": float("nan")})
+            except RateError:  # below the smallest file of this image
+                rows.append({"image": name, "mode": "strict", "target": t,
+                             "achieved": float("nan"), "probes": 0, "reachable": False,
+                             "psnr": float("nan")})
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", default="../shared/data/kodak")
+    p.add_argument("--out", required=True)
+    p.add_argument("--open-loop-targets", type=int, default=45)
+    p.add_argument("--closed-loop-targets", type=int, default=5)
+    p.add_argument("--range", default="", help="target range lo,hi in bpp (default: the "
+                   "model's trained range, or 0.1,2.0 for SCR)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    import numpy as np
+
+    from jlic.evaluate.run import list_images
+    from jlic.frozen import FrozenModel
+
+    model = FrozenModel.load(args.model)
+    if args.range:
+        lo, hi = (float(v) for v in args.range.split(","))
+    elif model.rate_spec.kind == "bpp":
+        lo, hi = model.model.rate_range
+    else:
+        lo, hi = 0.1, 2.0
+    paths = list_images(args.data)
+    rows = _measure(model, paths, lo, hi, args)
     summary = {"model": model.label, "data": args.data, "images": len(paths),
                "target_range_bpp": [lo, hi]}
+    strict = [r for r in rows if r["mode"] == "strict"]
+    if strict:
+        made = [r for r in strict if np.isfinite(r["achieved"])]
+        summary["strict"] = {
+            "files": len(made), "refused_below_smallest": len(strict) - len(made),
+            "above_target": int(sum(r["achieved"] > r["target"] for r in made)),
+            "within_1pct_of_reachable": float(np.mean(
+                [r["target"] - r["achieved"] <= 0.01 * r["target"] for r in made
+                 if r["reachable"]])) if any(r["reachable"] for r in made) else None,
+            "mean_probes": float(np.mean([r["probes"] for r in made])) if made else None}
     for mode in ("open", "closed"):
         rs = [r for r in rows if r["mode"] == mode]
         if not rs:
@@ -102,12 +133,12 @@ def main():
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 6))
-    for mode, style in (("open", "."), ("closed", "x")):
+    for mode, style in (("open", "."), ("closed", "x"), ("strict", "+")):
         rs = [r for r in rows if r["mode"] == mode]
         if rs:
             ax.plot([r["target"] for r in rs], [r["achieved"] for r in rs], style,
                     label=f"{mode} loop", alpha=0.6)
-    top = max(max(r["achieved"] for r in rows), hi)
+    top = max(max(r["achieved"] for r in rows if np.isfinite(r["achieved"])), hi)
     ax.plot([0, top], [0, top], "k--", lw=0.8, label="achieved = target")
     ax.set_xlabel("target bpp")
     ax.set_ylabel("achieved bpp (file size)")
