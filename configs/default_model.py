@@ -20,7 +20,7 @@ def get_config():
     c = default.get_config()
     c.model = ml_collections.ConfigDict(dict(
         name="scr_mean_scale", N=128, M=192, eb_filters=(3, 3, 3, 3), residual=False,
-        selective=False))
+        fig2=False, selective=False))
     c.data.crop = 128
     c.loss = "scr"
     c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=1))

@@ -163,3 +163,35 @@ def test_residual_afb_model_codes_real_files_exactly():
     lat = codec.quantized_latents(frozen, image, 0.5)
     _, y_hat = codec.decode_y_hat(frozen, data)
     np.testing.assert_array_equal(y_hat, lat.y_hat)
+
+
+def test_fig2_base_is_the_papers_transforms_and_codes_real_files_exactly():
+    """fig2=True: [conv, RCB] x 3 + conv in g_a (no GDN outside the blocks), [deconv, RTCB]
+    x 3 + deconv in g_s with IGDN inside, an AFB after each block; RCB = body + skip, then
+    PReLU."""
+    from jlic.layers import GDN, Conv, ResidualConvBlock, TransposedConv
+    from jlic.models.afb import attention_points
+
+    cfg = {"name": "afb_mean_scale", "N": 8, "M": 12, "rate_range": [0.1, 2.0], "fig2": True}
+    model = build_model(rngs=nnx.Rngs(0), **cfg)
+    kinds_a = [type(l) for l in model.g_a.layers]
+    kinds_s = [type(l) for l in model.g_s.layers]
+    assert kinds_a == [Conv, ResidualConvBlock] * 3 + [Conv]
+    assert kinds_s == [TransposedConv, ResidualConvBlock] * 3 + [TransposedConv]
+    assert all(l.body.layers[1].inverse for l in model.g_s.layers[1:-1:2])
+    assert not any(l.body.layers[1].inverse for l in model.g_a.layers[1:-1:2])
+    assert not any(isinstance(l, GDN) for l in [*model.g_a.layers, *model.g_s.layers])
+    assert attention_points(model.g_a.layers) == [1, 3, 5]
+    assert [len(model.afb_g_a), len(model.afb_g_s)] == [3, 3]
+    block = model.g_a.layers[1]
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 8, 8, 8)).astype(np.float32))
+    np.testing.assert_allclose(block(x), block.out(x + block.body(x)), rtol=1e-6)
+    assert float(jnp.min(block(x))) < 0  # the trailing PReLU passes negative values scaled
+    with pytest.raises(ValueError, match="choose one"):
+        build_model("mean_scale", nnx.Rngs(0), N=8, M=12, residual=True, fig2=True)
+    frozen = freeze(model, cfg)
+    image = _image()
+    data = codec.compress(frozen, image, 0.5)
+    _, y_hat = codec.decode_y_hat(frozen, data)
+    np.testing.assert_array_equal(y_hat, codec.quantized_latents(frozen, image, 0.5).y_hat)
+    assert codec.decompress(frozen, data).shape == image.shape

@@ -170,3 +170,20 @@ def test_quality_probe_writes_held_out_estimates(tmp_path):
     c.probe.dir = str(train_dir)  # a probe on training images is refused
     with pytest.raises(ConfigError, match="kept out of training"):
         train(c, str(tmp_path / "wd2"))
+
+
+def test_a_run_written_before_a_model_field_existed_resumes_but_another_model_does_not(tmp_path):
+    """check_resumable compares model configs with the constructors' defaults filled in: a
+    workdir whose config.json predates a field (here ``fig2``) resumes with today's config of
+    the same model; other sizes are refused."""
+    from jlic.train.loop import ConfigError, check_resumable
+
+    config = tiny.get_config()
+    old = config.model.to_dict()
+    old.pop("fig2")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "config.json").write_text(json.dumps({"model": old}))
+    check_resumable(config, str(tmp_path))
+    config.model.N = 64
+    with pytest.raises(ConfigError, match="another model"):
+        check_resumable(config, str(tmp_path))

@@ -9,8 +9,10 @@ and fine-tune with the rate-aware loss.
 Stage 1 is any single-rate mean-scale run at a high rate; the paper uses lambda = 8192 on its MSE
 (about CompressAI's 0.13); ``configs/scr/stage1.py`` (lambda 0.2) serves both methods.
 ``--config.model.residual=True`` builds the residual variant of the base (start it from
-``configs/afb/stage1_residual.py``). Loss: rate_weight * mean_i (BPF_i - B_i)^2 + lmbda * 255^2 *
-MSE with per-image targets spanning ``model.rate_range`` (bpp). Paper: c = 192, 50k ImageNet
+``configs/afb/stage1_residual.py``), ``--config.model.fig2=True`` the paper's Fig. 2 transforms
+(start it from ``configs/scr/stage1.py --config.model.fig2=True``).
+Loss: rate_weight * mean_i (BPF_i - B_i)^2 + lmbda * 255^2 * MSE with per-image targets
+spanning ``model.rate_range`` (bpp). Paper: c = 192, 50k ImageNet
 images, Adam 1e-4, batch 8 of 256x256. This default is the reduced CPU budget of BENCHMARKS.md
 (N=64, M=96, 256x256 crops, ~1 step/s on 2 cores). Expected (the two commands above, about an
 hour): on Kodak, open-loop MAE 0.20 bpp (0.07 for targets below 0.75 bpp), closed loop within 1%

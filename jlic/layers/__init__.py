@@ -2,7 +2,7 @@
 
 from jlic.layers.conv import Conv, TransposedConv, depth_to_space
 from jlic.layers.gdn import GDN, lower_bound
-from jlic.layers.residual import PReLU, ResidualBlock
+from jlic.layers.residual import PReLU, ResidualBlock, ResidualConvBlock
 
-__all__ = ["GDN", "Conv", "PReLU", "ResidualBlock", "TransposedConv", "depth_to_space",
-           "lower_bound"]
+__all__ = ["GDN", "Conv", "PReLU", "ResidualBlock", "ResidualConvBlock", "TransposedConv",
+           "depth_to_space", "lower_bound"]

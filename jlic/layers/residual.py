@@ -1,10 +1,15 @@
-"""A residual block in the style of the AFB paper's base (not its exact RCB, which ends with a
-PReLU after the skip)::
+"""Residual blocks of the AFB paper's base. ``ResidualBlock``, jlic's residual variant of the
+mean-scale transforms (placed after a GDN/IGDN)::
 
     x -> conv3x3 -> GDN -> PReLU -> conv3x3 -> GDN -> PReLU -> + x
 
+``ResidualConvBlock``, the paper's RCB (Fig. 2; with ``inverse=True`` its decoder twin RTCB,
+IGDN for GDN; a stride-1 transposed conv is a conv, so the layers are the same)::
+
+    x -> conv3x3 -> GDN -> PReLU -> conv3x3 -> GDN -> PReLU -> + x -> PReLU
+
 Shapes are preserved: (B, H, W, C) -> (B, H, W, C). PReLU slopes are per channel, initialised
-at 0.25 (PyTorch's default).
+at 0.25 (PyTorch's default). The paper does not state the RCB's kernel size: 3 here.
 """
 
 from __future__ import annotations
@@ -24,12 +29,25 @@ class PReLU(nnx.Module):
         return jnp.where(x >= 0, x, self.alpha[...].astype(x.dtype) * x)
 
 
+def _body(c, inverse, rngs, dtype):
+    return nnx.Sequential(
+        Conv(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, inverse=inverse, dtype=dtype), PReLU(c),
+        Conv(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, inverse=inverse, dtype=dtype), PReLU(c))
+
+
 class ResidualBlock(nnx.Module):
     def __init__(self, channels: int, *, rngs: nnx.Rngs, dtype=jnp.float32):
-        c = channels
-        self.body = nnx.Sequential(
-            Conv(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c),
-            Conv(c, c, 3, 1, rngs=rngs, dtype=dtype), GDN(c, dtype=dtype), PReLU(c))
+        self.body = _body(channels, False, rngs, dtype)
 
     def __call__(self, x):
         return x + self.body(x).astype(x.dtype)
+
+
+class ResidualConvBlock(nnx.Module):
+    def __init__(self, channels: int, *, inverse: bool = False, rngs: nnx.Rngs,
+                 dtype=jnp.float32):
+        self.body = _body(channels, inverse, rngs, dtype)
+        self.out = PReLU(channels)
+
+    def __call__(self, x):
+        return self.out(x + self.body(x).astype(x.dtype))

@@ -10,18 +10,25 @@ one value per image) and nothing else does::
 
 ([A] = an AFB: 3 in the encoder, 2 in the hyper-encoder, 2 in the hyper-decoder, 3 in the
 decoder; with ``residual=True`` the encoder/decoder AFBs follow the residual block after each
-GDN/IGDN.)
+GDN/IGDN, with ``fig2=True`` each RCB/RTCB.)
+
+Bases (constructor flags):
+  default        the mean-scale hyperprior's GDN transforms;
+  residual=True  jlic's residual variant: conv-GDN-PReLU-conv-GDN-PReLU + skip after each
+                 GDN/IGDN (not the paper's block);
+  fig2=True      the paper's Fig. 2 transforms: [conv, RCB, AFB] x 3 then conv, RCB =
+                 conv-GDN-PReLU-conv-GDN-PReLU, skip, then PReLU, no GDN outside the blocks;
+                 the decoder [deconv, RTCB (IGDN), AFB] x 3 then deconv.
 
 Against the paper (no code released): the AFB block (squeeze-excitation with B appended to the
 pooled features, ten blocks placed as in Fig. 2), B entering nowhere else, the quadratic rate
-loss in bits per latent feature and the two stages follow the paper. The base differs: the
-paper's Fig. 2 is a Cheng-2020-style codec (residual blocks ending in a PReLU after the skip,
-no GDN outside the blocks, transposed convs with IGDN in the decoder, a masked-conv context
-model and a Gaussian mixture); jlic uses the mean-scale hyperprior, and ``residual=True`` is a
-residual variant of it (conv-GDN-PReLU-conv-GDN-PReLU + skip after each GDN/IGDN), not Fig. 2's
-block. The hidden width of the AFB MLP (not stated: max(C/4, 16) here), the stage-2 lambda and
-the BPF-to-bpp conversion (bpp = BPF * M / 256, ``bpp_to_bpf``) are our choices; targets are
-clipped to ``rate_range`` (the paper does not clip).
+loss in bits per latent feature and the two stages follow the paper; ``fig2=True`` builds
+Fig. 2's analysis and synthesis transforms. What still differs: the entropy model is the
+mean-scale hyperprior's (the paper adds a 5x5 masked-conv context model and a Gaussian mixture
+with K = 3), and the RCB kernel size (not stated) is 3. The hidden width of the AFB MLP (not
+stated: max(C/4, 16) here), the stage-2 lambda and the BPF-to-bpp conversion (bpp = BPF * M /
+256, ``bpp_to_bpf``) are our choices; targets are clipped to ``rate_range`` unless
+``afb.clip_targets=False`` (the paper does not clip; ``jlic.train.losses.afb_targets``).
 
 The base layers keep the mean-scale model's parameter paths,
 so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the
@@ -41,7 +48,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import nnx
 
-from jlic.layers import GDN, Conv, ResidualBlock, TransposedConv
+from jlic.layers import GDN, Conv, ResidualBlock, ResidualConvBlock, TransposedConv
 from jlic.layers.attention import RateAttention
 from jlic.models.hyperprior import MeanScaleHyperprior
 from jlic.rate import BPP_TARGET
@@ -54,11 +61,11 @@ def bpp_to_bpf(bpp, M: int):
 
 def attention_points(layers) -> list[int]:
     """Indices of the layers (a list) that an AFB follows: each GDN or activation function,
-    or the residual block right after it."""
+    or the residual block right after it, or (Fig. 2 base) each RCB/RTCB."""
 
     def is_point(i):
         layer = layers[i]
-        if isinstance(layer, ResidualBlock):
+        if isinstance(layer, (ResidualBlock, ResidualConvBlock)):
             return True
         follows = i + 1 < len(layers) and isinstance(layers[i + 1], ResidualBlock)
         return (isinstance(layer, GDN) or not isinstance(layer, nnx.Module)) and not follows
@@ -87,8 +94,9 @@ class AFBMeanScale(MeanScaleHyperprior):
 
     def __init__(self, N: int = 192, M: int = 192, *, hidden: int | None = None,
                  rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), residual: bool = False,
-                 rngs: nnx.Rngs, dtype=jnp.float32):
-        super().__init__(N, M, eb_filters=eb_filters, residual=residual, rngs=rngs, dtype=dtype)
+                 fig2: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, residual=residual, fig2=fig2, rngs=rngs,
+                         dtype=dtype)
         self.rate_range = tuple(float(r) for r in rate_range)  # trained targets, bpp
 
         def blocks(seq):

@@ -30,28 +30,41 @@ from flax import nnx
 
 from jlic.entropy.factorized import FactorizedPrior
 from jlic.entropy.gaussian import gaussian_likelihood
-from jlic.layers import GDN, Conv, ResidualBlock, TransposedConv
+from jlic.layers import GDN, Conv, ResidualBlock, ResidualConvBlock, TransposedConv
 from jlic.quantize import check_quantization, round_ste, training_proxies
 from jlic.rate import NONE
 
 
-def _analysis(n, m, rngs, dtype, residual=False):
-    """conv GDN [res] conv GDN [res] conv GDN [res] conv: (B,H,W,3) -> (B,H/16,W/16,m)."""
+def _check_base(residual, fig2):
+    if residual and fig2:
+        raise ValueError("residual and fig2 are two different bases: choose one")
+
+
+def _analysis(n, m, rngs, dtype, residual=False, fig2=False):
+    """conv GDN [res] conv GDN [res] conv GDN [res] conv, or with ``fig2`` (AFB's Fig. 2)
+    conv RCB conv RCB conv RCB conv: (B,H,W,3) -> (B,H/16,W/16,m)."""
     layers = []
     for cin in (3, n, n):
-        layers += [Conv(cin, n, rngs=rngs, dtype=dtype), GDN(n, dtype=dtype)]
+        layers.append(Conv(cin, n, rngs=rngs, dtype=dtype))
+        if fig2:
+            layers.append(ResidualConvBlock(n, rngs=rngs, dtype=dtype))
+            continue
+        layers.append(GDN(n, dtype=dtype))
         if residual:
             layers.append(ResidualBlock(n, rngs=rngs, dtype=dtype))
     return nnx.Sequential(*layers, Conv(n, m, rngs=rngs, dtype=dtype))
 
 
-def _synthesis(n, m, rngs, dtype, residual=False):
-    """deconv IGDN [res] deconv IGDN [res] deconv IGDN [res] deconv:
-    (B,h,w,m) -> (B,16h,16w,3)."""
+def _synthesis(n, m, rngs, dtype, residual=False, fig2=False):
+    """deconv IGDN [res] deconv IGDN [res] deconv IGDN [res] deconv, or with ``fig2``
+    deconv RTCB deconv RTCB deconv RTCB deconv: (B,h,w,m) -> (B,16h,16w,3)."""
     layers = []
     for cin in (m, n, n):
-        layers += [TransposedConv(cin, n, rngs=rngs, dtype=dtype),
-                   GDN(n, inverse=True, dtype=dtype)]
+        layers.append(TransposedConv(cin, n, rngs=rngs, dtype=dtype))
+        if fig2:
+            layers.append(ResidualConvBlock(n, inverse=True, rngs=rngs, dtype=dtype))
+            continue
+        layers.append(GDN(n, inverse=True, dtype=dtype))
         if residual:
             layers.append(ResidualBlock(n, rngs=rngs, dtype=dtype))
     return nnx.Sequential(*layers, TransposedConv(n, 3, rngs=rngs, dtype=dtype))
@@ -64,7 +77,10 @@ class ScaleHyperprior(nnx.Module):
       N: channels of the transforms' hidden layers and of z.
       M: channels of y.
       eb_filters: hidden widths of the factorized prior's density network (CompressAI: 3 x 3).
-      residual: residual blocks in g_a / g_s (AFB's base) instead of the plain GDN stack.
+      residual: a residual block after each GDN/IGDN of g_a / g_s (jlic's residual variant).
+      fig2: g_a / g_s as the AFB paper's Fig. 2 (conv + RCB per stage, no GDN outside the
+        blocks; transposed conv + RTCB in g_s); h_a, h_s and the entropy models stay the
+        mean-scale hyperprior's.
       rngs: initialisation keys; dtype: the compute dtype of the convolutions.
 
     Images (B, H, W, 3) in [0, 1], H and W multiples of ``downsampling``; y (B, H/16, W/16, M),
@@ -77,10 +93,12 @@ class ScaleHyperprior(nnx.Module):
     predicts_mean = False  # h_s predicts scales only (y ~ N(0, sigma^2))
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
-                 residual: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
+                 residual: bool = False, fig2: bool = False, rngs: nnx.Rngs,
+                 dtype=jnp.float32):
+        _check_base(residual, fig2)
         self.N, self.M = N, M
-        self.g_a = _analysis(N, M, rngs, dtype, residual)
-        self.g_s = _synthesis(N, M, rngs, dtype, residual)
+        self.g_a = _analysis(N, M, rngs, dtype, residual, fig2)
+        self.g_s = _synthesis(N, M, rngs, dtype, residual, fig2)
         self.h_a = nnx.Sequential(
             Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu,
             Conv(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
@@ -190,8 +208,10 @@ class MeanScaleHyperprior(ScaleHyperprior):
     predicts_mean = True
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
-                 residual: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
-        super().__init__(N, M, eb_filters=eb_filters, residual=residual, rngs=rngs, dtype=dtype)
+                 residual: bool = False, fig2: bool = False, rngs: nnx.Rngs,
+                 dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, residual=residual, fig2=fig2, rngs=rngs,
+                         dtype=dtype)
         lrelu = jax.nn.leaky_relu
         self.h_a = nnx.Sequential(
             Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,

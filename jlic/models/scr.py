@@ -108,10 +108,10 @@ class SCRScaleHyperprior(SCRMixin, ScaleHyperprior):
     """SCR on the Balle 2018 scale hyperprior (the authors' released variant)."""
 
     def __init__(self, N: int = 192, M: int = 320, selective: bool = True, *,
-                 eb_filters=(3, 3, 3, 3), residual: bool = False, rngs: nnx.Rngs,
-                 dtype=jnp.float32):
+                 eb_filters=(3, 3, 3, 3), residual: bool = False, fig2: bool = False,
+                 rngs: nnx.Rngs, dtype=jnp.float32):
         ScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual,
-                                 rngs=rngs, dtype=dtype)
+                                 fig2=fig2, rngs=rngs, dtype=dtype)
         self._init_scr(N, selective, rngs, dtype)
 
 
@@ -119,8 +119,8 @@ class SCRMeanScale(SCRMixin, MeanScaleHyperprior):
     """SCR on the Minnen 2018 mean-scale hyperprior (unselected elements decode to the mean)."""
 
     def __init__(self, N: int = 192, M: int = 320, selective: bool = True, *,
-                 eb_filters=(3, 3, 3, 3), residual: bool = False, rngs: nnx.Rngs,
-                 dtype=jnp.float32):
+                 eb_filters=(3, 3, 3, 3), residual: bool = False, fig2: bool = False,
+                 rngs: nnx.Rngs, dtype=jnp.float32):
         MeanScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual,
-                                     rngs=rngs, dtype=dtype)
+                                     fig2=fig2, rngs=rngs, dtype=dtype)
         self._init_scr(M * 3 // 2, selective, rngs, dtype)

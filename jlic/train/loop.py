@@ -11,6 +11,7 @@ staged recipes chain: SCR stage 2 from stage 1, AFB stage 2 from stage 1). Write
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -144,6 +145,18 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _validate_probe(config)
 
 
+def _with_defaults(model_config) -> dict:
+    """A model config (JSON values) with the constructor's defaults filled in, so that a run
+    written before a field existed compares equal to today's config of the same model."""
+    cfg = json.loads(json.dumps(model_config))
+    cls = MODELS.get(cfg.get("name")) if isinstance(cfg, dict) else None
+    if cls is not None:
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            if p.default is not inspect.Parameter.empty and name != "dtype":
+                cfg.setdefault(name, json.loads(json.dumps(p.default)))
+    return cfg
+
+
 def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
     """A workdir that already holds a run may only be resumed with the same model: a re-run
     with other sizes must not touch it (its config.json still exports its checkpoints)."""
@@ -156,7 +169,7 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
     except (OSError, ValueError, AttributeError):
         raise ConfigError(f"{workdir!r} holds a run whose config.json is unreadable; use "
                           "another workdir") from None
-    if json.loads(json.dumps(previous)) != json.loads(config.model.to_json()):
+    if _with_defaults(previous) != _with_defaults(config.model.to_dict()):
         raise ConfigError(f"{workdir!r} holds a run of another model ({previous}); resume it "
                           "with the same model config or train in a new workdir")
 
