@@ -3,7 +3,7 @@
     python train.py --config configs/tiny.py --workdir runs/tiny
 
 Expected (2-core CPU): about 0.1 s/step, 2000 steps in ~4 min; Kodak about 0.6 bpp at
-24-25 dB PSNR. Useful for tests and as a placeholder default model, not for compression.
+24-25 dB PSNR. Useful for tests and smoke runs, not for compression.
 """
 
 from configs import default
