@@ -88,7 +88,6 @@ def _rename_legacy_keys(sd: dict) -> dict:
 def infer_architecture(sd: dict) -> tuple[str, dict]:
     """-> (CompressAI architecture name, jlic model config) from the keys and shapes of a
     CompressAI state dict. Raises ``CheckpointError`` for what jlic cannot represent."""
-
     vbr = [k for k in sd if k.split(".")[0] in _VBR_KEYS]
     if vbr:
         raise CheckpointError(
@@ -115,7 +114,6 @@ def import_checkpoint(path: str, arch: str | None = None, label: str = ""):
     ``arch`` ("bmshj2018-hyperprior" or "mbt2018-mean") overrides the architecture inferred
     from the keys and shapes; sizes always come from the shapes."""
     from jax import numpy as jnp
-
 
     sd = _rename_legacy_keys(read_state_dict(path))
     inferred, config = infer_architecture(sd)

@@ -174,7 +174,6 @@ def snap_quality(q: float) -> int:
 def scr_grids(log_qv, log_iqv, log_gamma):
     """Per grid point and channel: QV, IQV (float32) and the integer importance threshold:
     mask = I > thr  <=>  clip(I + 1/2, 0, 1) ** gamma > 1/2  (I = importance conv output)."""
-
     q = quality_grid()
     qv = np.asarray(interpolate_levels(log_qv, q), np.float32)
     iqv = np.asarray(interpolate_levels(log_iqv, q), np.float32)

@@ -17,7 +17,6 @@ from jlic.train.loop import ConfigError, load_trained
 
 def export_workdir(workdir: str, out_path: str, *, label: str = "",
                    step: int | None = None, compact: bool = False) -> FrozenModel:
-
     try:
         config, model, trained_steps = load_trained(workdir, step)
     except ConfigError as e:

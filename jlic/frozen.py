@@ -59,7 +59,6 @@ MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest rea
 
 def _check_config(config) -> None:
     """The stored config must name a known model with positive integer sizes."""
-
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise ModelFileError("its config is not a JSON object with a 'model' object")
     model = config["model"]
@@ -145,7 +144,6 @@ class FrozenModel:
         self.integer_coding_params = None  # the exact side-information path (jlic.exact), if any
         derived = config.get("exact_layers") == "derived"
         if self.exact_arrays or derived:
-
             arrays = {**build_layers(self.model), **self.exact_arrays} if derived else \
                 self.exact_arrays
             self.integer_coding_params = IntegerCodingParams(
@@ -159,7 +157,6 @@ class FrozenModel:
     @cached_property
     def coders(self):
         """(z coder, y coder): range coders over the stored tables (``jlic.entropy.coder``)."""
-
         return IndexedCoder(self.z_tables), IndexedCoder(self.y_tables)
 
     # ---- jitted transforms -------------------------------------------------------------
@@ -347,10 +344,8 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
               "class": type(model).__name__, "rate_input": model.rate_spec.kind}
     exact_arrays = None
     if exact and compact:
-
         config["exact_layers"] = "derived"
         exact_arrays = build_tables(model)
     elif exact:
-
         exact_arrays = build(model)
     return FrozenModel(config, params, z_tables, y_tables, exact_arrays)

@@ -6,8 +6,8 @@
 
 Each model class names its spec (``Model.rate_spec``); the codec validates rate inputs with
 ``check``, files store ``file_code`` (``jlic.bitstream``), the encoder reuses y and z across
-rates unless ``analysis_depends_on_rate``, and rate control searches ``search_range`` (AFB:
-the model's trained range instead).
+rates unless ``analysis_depends_on_rate``, and rate control searches ``allowed`` (AFB: the
+model's trained range instead); ``default`` is the rate input when the user gives none.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Both layers compute exactly the PyTorch/CompressAI functions
 
-    Conv(k, s)  ==  nn.Conv2d(cin, cout, k, stride=s, padding=k // 2)
-    TransposedConv(k, s)    ==  nn.ConvTranspose2d(cin, cout, k, stride=s, padding=k // 2,
-                                             output_padding=s - 1)
+    Conv(k, s)            ==  nn.Conv2d(cin, cout, k, stride=s, padding=k // 2)
+    TransposedConv(k, s)  ==  nn.ConvTranspose2d(cin, cout, k, stride=s, padding=k // 2,
+                                                 output_padding=s - 1)
 
 on NHWC arrays whose spatial size is a multiple of ``s``. XLA lowers the transposed direction
 of a strided convolution (the transposed conv itself, and the input gradient of a strided conv)
@@ -17,8 +17,8 @@ with the small kernels cut from the standard kernel inside the traced function, 
 custom VJPs send every gradient to a fast primitive. Parameters keep the standard layouts, so
 they convert one-to-one to CompressAI weights:
 
-    Conv.kernel[ky, kx, cin, cout] == torch_conv.weight[cout, cin, ky, kx]
-    TransposedConv.kernel[ky, kx, cin, cout]   == torch_tconv.weight[cin, cout, ky, kx]
+    Conv.kernel[ky, kx, cin, cout]            == torch_conv.weight[cout, cin, ky, kx]
+    TransposedConv.kernel[ky, kx, cin, cout]  == torch_tconv.weight[cin, cout, ky, kx]
 """
 
 from __future__ import annotations

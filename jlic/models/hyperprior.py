@@ -168,7 +168,7 @@ class ScaleHyperprior(nnx.Module):
         return y, z_hat, eb.likelihood(z_for_rate)
 
     def forward_y(self, y, z_hat, rate=None, *, rng=None, training=False,
-                       quantization="noise"):
+                  quantization="noise"):
         """(y, z_hat) -> (x_hat, y_likelihoods); masked-out elements have likelihood 1."""
         if training:
             rng_noise, rng_mask = jax.random.split(rng)
@@ -196,9 +196,9 @@ class ScaleHyperprior(nnx.Module):
         """
         rng_z, rng_y = jax.random.split(rng) if training else (None, None)
         y, z_hat, z_lik = self.forward_hyper(x, rate, rng=rng_z, training=training,
-                                            quantization=quantization)
+                                             quantization=quantization)
         x_hat, y_lik = self.forward_y(y, z_hat, rate, rng=rng_y, training=training,
-                                           quantization=quantization)
+                                      quantization=quantization)
         return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
 

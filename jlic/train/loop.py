@@ -84,7 +84,6 @@ def _one_of(config, field, allowed):
 
 
 def _validate_model_and_data(config):
-
     _one_of(config, "model.name", sorted(MODELS))
     for field in ("model.N", "model.M"):
         if field.split(".")[1] in config.model:
@@ -97,7 +96,6 @@ def _validate_model_and_data(config):
 
 
 def _validate_optimization(config):
-
     _one_of(config, "quantization", QUANTIZATION_MODES)
     _one_of(config, "compute_dtype", ("float32", "bfloat16"))
     _one_of(config, "lr_schedule.decay", ("step", "cosine"))
@@ -358,7 +356,6 @@ def init_from(state, tx, aux_tx, source: str, skip=()):
     vectors); the others keep their fresh initialisation. Optimizer states start fresh. Logs
     what was copied and what is new."""
     if os.path.isfile(source):
-
         flat = FrozenModel.load(source).params
     else:
         _, other, _ = load_trained(source)

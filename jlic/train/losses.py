@@ -58,7 +58,7 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
         rng_z, rng_levels, rng_pick = jax.random.split(rng, 3)
         num_pixels = x.shape[0] * x.shape[1] * x.shape[2]
         y, z_hat, z_lik = model.forward_hyper(x, rng=rng_z, training=True,
-                                             quantization=quantization)
+                                              quantization=quantization)
         bpp_z = jnp.sum(bits(z_lik)) / num_pixels
         qs = jnp.arange(1, levels + 1, dtype=jnp.float32)
         if k < levels:
@@ -67,7 +67,7 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
         def at_level(q, rng_q):
             rate = jnp.full((x.shape[0],), q)
             x_hat, y_lik = model.forward_y(y, z_hat, rate, rng=rng_q, training=True,
-                                                quantization=quantization)
+                                           quantization=quantization)
             return _mse(x_hat, x), jnp.sum(bits(y_lik)) / num_pixels
 
         mse, bpp_y = jax.vmap(at_level)(qs, jax.random.split(rng_levels, k))
