@@ -46,6 +46,13 @@ QUALITY_STEPS = 64  # grid of SCR qualities: 1 + k / 64
 GATE_RANGE = 12 * 2**F_BITS  # AFB gate inputs beyond +-12 give 2 sigmoid = 0 or 2 at F bits
 
 
+def _sum_bound(w: np.ndarray, b: np.ndarray) -> float:
+    """The largest |sum| a layer with integer weights w (in, out) and bias b can produce from
+    activations clipped to ACT_CLIP: below 2^53, float64 products and sums are exact."""
+    return ACT_CLIP * np.abs(w.astype(np.float64)).sum(axis=0).max() + \
+        np.abs(b.astype(np.float64)).max()
+
+
 def _conv_layer(layer):
     """(kind, int weights (T*T*ci, co'), int bias (co',), lo, hi, stride) of a conv layer or
     of a dense layer (``nnx.Linear``, as a 1x1 conv)."""
@@ -68,8 +75,7 @@ def _conv_layer(layer):
         bias, kind, s = b, "conv", 1
     wi = np.round(w * 2.0**G_BITS)
     bi = np.round(bias * 2.0**(F_BITS + G_BITS))
-    bound = ACT_CLIP * np.abs(wi).sum(axis=0).max() + np.abs(bi).max()
-    if bound >= 2.0**53:
+    if _sum_bound(wi, bi) >= 2.0**53:
         raise ValueError("integer hyper-synthesis would overflow float64's exact range")
     return {"kind": kind, "w": wi.astype(np.int64), "b": bi.astype(np.int64), "lo": lo,
             "hi": hi, "stride": s, "taps": t}
@@ -201,16 +207,18 @@ def build_layers(model) -> dict[str, np.ndarray]:
     trunk = convert_layers(model.hyper_trunk())
     tail = convert_layers(model.h_s.layers[-model.head_layers:])
     arrays = {}
+
+    def store(prefix, layer):
+        for key in LAYER_KEYS:
+            if key in layer:
+                arrays[prefix + key] = np.asarray(layer[key], np.int64)
+
     for name, layers in (("trunk", trunk), ("head", tail)):
         for i, l in enumerate(layers):
             arrays[f"exact/{name}/{i}/kind"] = np.frombuffer(l["kind"].encode(), np.uint8)
-            for key in LAYER_KEYS:
-                if key in l:
-                    arrays[f"exact/{name}/{i}/{key}"] = np.asarray(l[key], np.int64)
+            store(f"exact/{name}/{i}/", l)
     if model.rate_spec is QUALITY and model.selective:
-        imp = _conv_layer(model.importance)
-        for key in ("w", "b", "lo", "hi", "stride", "taps"):
-            arrays[f"exact/importance/{key}"] = np.asarray(imp[key], np.int64)
+        store("exact/importance/", _conv_layer(model.importance))
     return arrays
 
 
@@ -242,10 +250,7 @@ def _layer_from(arrays, prefix, kind):
         return l
     if kind == "attention":
         return _attention_from(arrays, prefix)
-    for key in ("w", "b", "lo", "hi", "stride", "taps"):
-        v = arrays.get(prefix + key)
-        if v is None or v.dtype.kind not in "iu":
-            raise ModelFileError(f"exact path layer {prefix!r} lacks integer {key!r}")
+    for key, v in _integers(arrays, prefix, ("w", "b", "lo", "hi", "stride", "taps")).items():
         l[key] = v if v.ndim else int(v)
     w, b = l["w"], l["b"]
     if any(isinstance(l[k], np.ndarray) or not 0 <= l[k] <= 16 for k in
@@ -253,27 +258,32 @@ def _layer_from(arrays, prefix, kind):
             l["taps"] < 1 or w.shape[0] % (l["taps"] ** 2) or \
             (kind == "up" and (l["stride"] < 1 or w.shape[1] % l["stride"] ** 2)):
         raise ModelFileError(f"exact path layer {prefix!r} has inconsistent shapes")
-    if ACT_CLIP * np.abs(w.astype(np.float64)).sum(axis=0).max() + \
-            np.abs(b.astype(np.float64)).max() >= 2.0**53:
+    if _sum_bound(w, b) >= 2.0**53:
         raise ModelFileError(f"exact path layer {prefix!r} would overflow exact arithmetic")
     return l
 
 
-def _attention_from(arrays, prefix):
-    l = {"kind": "attention"}
-    for key in ("w1", "b1", "w2", "b2"):
+def _integers(arrays, prefix, keys) -> dict:
+    """The integer arrays ``prefix + key`` of a stored layer, or a ModelFileError naming the
+    first one that is missing or not integer."""
+    out = {}
+    for key in keys:
         v = arrays.get(prefix + key)
         if v is None or v.dtype.kind not in "iu":
             raise ModelFileError(f"exact path layer {prefix!r} lacks integer {key!r}")
-        l[key] = v
+        out[key] = v
+    return out
+
+
+def _attention_from(arrays, prefix):
+    l = {"kind": "attention", **_integers(arrays, prefix, ("w1", "b1", "w2", "b2"))}
     w1, b1, w2, b2 = l["w1"], l["b1"], l["w2"], l["b2"]
     if w1.ndim != 2 or w2.ndim != 2 or b1.shape != (w1.shape[1],) or \
             w2.shape[0] != w1.shape[1] or b2.shape != (w2.shape[1],) or \
             w1.shape[0] != w2.shape[1] + 1:
         raise ModelFileError(f"exact path layer {prefix!r} has inconsistent shapes")
     for w, b in ((w1, b1), (w2, b2)):
-        if ACT_CLIP * np.abs(w.astype(np.float64)).sum(axis=0).max() + \
-                np.abs(b.astype(np.float64)).max() >= 2.0**53:
+        if _sum_bound(w, b) >= 2.0**53:
             raise ModelFileError(f"exact path layer {prefix!r} would overflow exact arithmetic")
     return l
 

@@ -80,12 +80,21 @@ def _channels_at(seq, i) -> int:
     return seq.layers[i].kernel.shape[-1]
 
 
-def _run(seq, blocks, x, rate):
-    points = attention_points(seq.layers)
-    for i, layer in enumerate(seq.layers):
-        x = layer(x)
+def _with_blocks(layers, blocks) -> list:
+    """``layers`` with each AFB of ``blocks`` inserted after its attention point."""
+    points, blocks = attention_points(layers), iter(blocks)
+    out = []
+    for i, layer in enumerate(layers):
+        out.append(layer)
         if i in points:
-            x = blocks[points.index(i)](x, rate)
+            out.append(next(blocks))
+    return out
+
+
+def _run(layers, x, rate):
+    """Runs a list from ``_with_blocks``: the AFBs take the rate, the other layers do not."""
+    for layer in layers:
+        x = layer(x, rate) if isinstance(layer, RateAttention) else layer(x)
     return x
 
 
@@ -114,29 +123,20 @@ class AFBMeanScale(MeanScaleHyperprior):
         return jnp.broadcast_to(jnp.asarray(rate, jnp.float32).reshape(-1), (batch,))
 
     def analysis(self, x, rate=None):
-        return _run(self.g_a, self.afb_g_a, x, self._rate(rate, x.shape[0])).astype(jnp.float32)
+        return _run(_with_blocks(self.g_a.layers, self.afb_g_a), x,
+                    self._rate(rate, x.shape[0])).astype(jnp.float32)
 
     def hyper_analysis(self, y, rate=None):
-        return _run(self.h_a, self.afb_h_a, y, self._rate(rate, y.shape[0])).astype(jnp.float32)
+        return _run(_with_blocks(self.h_a.layers, self.afb_h_a), y,
+                    self._rate(rate, y.shape[0])).astype(jnp.float32)
 
     def hyper_trunk(self) -> list:
         """h_s's layers before the head with the hyper-decoder's AFBs where they act."""
-        trunk = super().hyper_trunk()
-        points, blocks = attention_points(trunk), iter(self.afb_h_s)
-        out = []
-        for i, layer in enumerate(trunk):
-            out.append(layer)
-            if i in points:
-                out.append(next(blocks))
-        return out
+        return _with_blocks(super().hyper_trunk(), self.afb_h_s)
 
     def hyper_features(self, z_hat, rate=None):
-        rate = self._rate(rate, z_hat.shape[0])
-        f = z_hat
-        for layer in self.hyper_trunk():
-            f = layer(f, rate) if isinstance(layer, RateAttention) else layer(f)
-        return f
+        return _run(self.hyper_trunk(), z_hat, self._rate(rate, z_hat.shape[0]))
 
     def synthesis(self, y_hat, rate=None):
-        return _run(self.g_s, self.afb_g_s, y_hat, self._rate(rate, y_hat.shape[0])).astype(
-            jnp.float32)
+        return _run(_with_blocks(self.g_s.layers, self.afb_g_s), y_hat,
+                    self._rate(rate, y_hat.shape[0])).astype(jnp.float32)
