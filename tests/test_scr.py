@@ -152,3 +152,26 @@ def test_init_from_can_restart_the_gain_vectors_as_the_released_code(tmp_path):
         np.testing.assert_array_equal(np.asarray(state.params["g_a"]["layers"][0]["kernel"]
                                                  .get_value()),
                                       np.asarray(source.g_a.layers[0].kernel.get_value()))
+
+
+def test_init_from_a_compact_model_file_keeps_float32_parameters(tmp_path):
+    """A compact file stores large kernels in float16; a run started from it trains float32
+    parameters holding the rounded values (phase B starts from the bundled model)."""
+    import optax
+
+    from jlic.train.loop import init_from
+    from jlic.train.step import init_train_state
+
+    cfg = {"name": "scr_mean_scale", "N": 16, "M": 24, "selective": False}
+    path = tmp_path / "compact.jlicm"
+    compact = freeze(build_model(rngs=nnx.Rngs(1), **cfg), cfg, compact=True)
+    compact.save(str(path))
+    assert compact.params["h_s/layers/0/kernel"].dtype == np.float16
+    tx = aux = optax.adam(1e-3)
+    _, state = init_train_state(build_model(rngs=nnx.Rngs(2), **dict(cfg, selective=True)),
+                                tx, aux)
+    state = init_from(state, tx, aux, str(path))
+    kernel = state.params["h_s"]["layers"][0]["kernel"].get_value()
+    assert kernel.dtype == jnp.float32
+    np.testing.assert_array_equal(np.asarray(kernel),
+                                  compact.params["h_s/layers/0/kernel"].astype(np.float32))

@@ -367,7 +367,7 @@ def init_from(state, tx, aux_tx, source: str, skip=()):
         for key, var in flat_variables(tree):
             skipped = any(name in key.split("/") for name in skip)
             if key in flat and flat[key].shape == var.get_value().shape and not skipped:
-                var.set_value(jnp.asarray(flat[key]))
+                var.set_value(jnp.asarray(flat[key], var.get_value().dtype))  # compact: f16
                 copied.append(key)
             else:
                 fresh.append(key)
