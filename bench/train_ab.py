@@ -41,13 +41,13 @@ BASE_CURVE = os.path.join(ROOT, "results", "train_parity", "jlic_noise.json")
 ARMS = {
     "base": {},  # the parity run itself (bench/train_parity.py, trained alone)
     "crop256_batch2": {"data.crop": 256, "data.batch_size": 2},
-    "batch16_half_steps": {"data.batch_size": 16, "steps": STEPS // 2},
     "warmup_cosine": {"lr_schedule.warmup_steps": 300, "lr_schedule.decay": "cosine",
                       "lr_schedule.decay_factor": 0.05},
+    "batch16_half_steps": {"data.batch_size": 16, "steps": STEPS // 2},
     "png_only": {"data.train_dir": "../shared/data/train/cid22"},
-    "lr_2e-3": {"learning_rate": 2e-3},
     "wide_N128_M192_third_steps": {"model.N": 128, "model.M": 192, "steps": STEPS // 3,
                                    "init": False},
+    "lr_2e-3": {"learning_rate": 2e-3},
     "bfloat16": {"compute_dtype": "bfloat16"},
 }
 

@@ -12,11 +12,15 @@ run's seed). jlic trains through its own ``train.py``; CompressAI through the lo
 example train.py (main Adam on everything but the quantiles, aux Adam on the quantiles).
 Both are then evaluated on Kodak with real bitstreams from their own codecs (jlic: export +
 ``codec``; CompressAI: ``update()``, ``compress``/``decompress``): bpp from the coded bytes,
-PSNR of the decoded 8-bit image.
+PSNR of the decoded 8-bit image. Each side also records its model's own rate estimate
+(likelihoods of the rounded latents, no coding): BD-rate on the files compares the whole codecs,
+BD-rate on the estimates compares training alone (CompressAI's coder takes the next scale-table
+entry up, jlic's the nearest: a coding difference, not a training one).
 
 Each run is a subprocess with its own workdir under runs/train_parity/ (resumable: a finished
 run's result is kept, an unfinished jlic run resumes from its checkpoint). Prints both curves,
-the BD-rate of jlic against CompressAI and the seed-to-seed spread of each side, and writes
+the BD-rates of jlic against CompressAI (files; estimates), each side's coding overhead and the
+seed-to-seed spread of each side, and writes
 CompressAI-format JSON curves (``name``, ``results.bpp``, ``results.psnr-rgb``) to --out.
 """
 
@@ -96,7 +100,27 @@ def run_jlic(args, lmbda, seed):
     model = export_workdir(train_wd, os.path.join(wd, "jlic.jlicm"))
     records = evaluate_model(model, _kodak(), [None], "jlic", progress=False)
     return {"bpp": [r.bpp for r in records], "psnr": [r.psnr for r in records],
-            "images": [r.image for r in records], "train_s": train_s}
+            "images": [r.image for r in records], "train_s": train_s,
+            "bpp_estimate": jlic_estimates(os.path.join(wd, "jlic.jlicm"))}
+
+
+def jlic_estimates(model_path) -> list[float]:
+    """The model's own rate of each Kodak image (bpp of the rounded latents' likelihoods, no
+    coding): set beside the file's bpp, it tells training from coding."""
+    import jax.numpy as jnp
+
+    from jlic.evaluate.run import _read_rgb
+    from jlic.frozen import FrozenModel
+    from jlic.train.losses import bits
+
+    model = FrozenModel.load(model_path).model
+    out = []
+    for path in _kodak():
+        image = _read_rgb(path)
+        x = jnp.asarray(image, jnp.float32)[None] / 255.0
+        out.append(float(bits(model(x, None, training=False)["likelihoods"])[0])
+                   / (image.shape[0] * image.shape[1]))
+    return out
 
 
 def run_compressai(args, lmbda, seed):
@@ -144,13 +168,17 @@ def run_compressai(args, lmbda, seed):
         aux_opt.step()
         sched.step()
     train_s = time.perf_counter() - t0
+    torch.save(net.state_dict(), os.path.join(wd, "compressai.pt"))
     net.eval()
     net.update(force=True)
-    result = {"bpp": [], "psnr": [], "images": [], "train_s": train_s}
+    result = {"bpp": [], "psnr": [], "images": [], "train_s": train_s, "bpp_estimate": []}
     with torch.no_grad():
         for path in _kodak():
             image = _read_rgb(path)
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+            likelihoods = net(x)["likelihoods"].values()
+            result["bpp_estimate"].append(float(sum(-torch.log2(lik).sum() for lik in likelihoods))
+                                          / (image.shape[0] * image.shape[1]))
             enc = net.compress(x)
             nbytes = sum(len(s[0]) for s in enc["strings"])
             rec = net.decompress(enc["strings"], enc["shape"])["x_hat"].clamp(0, 1)
@@ -188,6 +216,8 @@ def _one_run(args):
 
 def _all_runs(args, runs) -> dict:
     """Runs (or reuses) every run: -> {(side, lambda, seed): result}."""
+    from jlic.files import atomic_write
+
     results = {}
     for lmbda, seed in runs:
         wd = _workdir(args, lmbda, seed)
@@ -200,6 +230,11 @@ def _all_runs(args, runs) -> dict:
                 _run_sub(args, side, lmbda, seed)
             with open(path) as f:
                 results[(side, lmbda, seed)] = json.load(f)
+            if side == "jlic" and "bpp_estimate" not in results[(side, lmbda, seed)]:
+                # runs from before the estimate was recorded: computed from the kept model file
+                results[(side, lmbda, seed)]["bpp_estimate"] = jlic_estimates(
+                    os.path.join(wd, "jlic.jlicm"))
+                atomic_write(path, json.dumps(results[(side, lmbda, seed)], indent=1).encode())
     return results
 
 
@@ -209,11 +244,15 @@ def _report(args, runs, results):
 
     print(f"\nKodak (24 images, real files), quantization={args.quantization}, "
           f"{args.steps} steps")
-    print(f"{'lambda':>8} {'seed':>4} " + " ".join(f"{s + ' bpp':>15} {s + ' dB':>15}"
-                                                   for s in args.sides))
+    print("(bpp: coded files; est: the model's likelihoods, no coding; nan: not recorded)")
+    print(f"{'lambda':>8} {'seed':>4} " + " ".join(
+        f"{s + ' bpp':>15} {s + ' est':>15} {s + ' dB':>15}" for s in args.sides))
     for lmbda, seed in runs:
-        cells = [f"{_mean(results[(side, lmbda, seed)]['bpp']):15.4f} "
-                 f"{_mean(results[(side, lmbda, seed)]['psnr']):15.3f}" for side in args.sides]
+        cells = []
+        for side in args.sides:
+            r = results[(side, lmbda, seed)]
+            est = _mean(r["bpp_estimate"]) if r.get("bpp_estimate") else float("nan")
+            cells.append(f"{_mean(r['bpp']):15.4f} {est:15.4f} {_mean(r['psnr']):15.3f}")
         print(f"{lmbda:8.4f} {seed:4d} " + " ".join(cells))
     curves = {}
     os.makedirs(args.out, exist_ok=True)
@@ -232,8 +271,21 @@ def _report(args, runs, results):
               f"{_mean(b['psnr']) - _mean(a['psnr']):+.3f} dB")
     if len(args.sides) == 2 and len(args.lambdas) >= 4:
         ref, test = curves["compressai"], curves["jlic"]
-        print(f"BD-rate jlic vs CompressAI: "
+        print(f"BD-rate jlic vs CompressAI, files: "
               f"{bd_rate(ref['bpp'], ref['psnr-rgb'], test['bpp'], test['psnr-rgb']):+.2f}%")
+        est = {side: [_mean(results[(side, lm, 0)].get("bpp_estimate") or [float("nan")])
+                      for lm in args.lambdas] for side in args.sides}
+        if all(b == b for side in args.sides for b in est[side]):  # every estimate recorded
+            psnr = {side: [_mean(results[(side, lm, 0)]["psnr"]) for lm in args.lambdas]
+                    for side in args.sides}
+            bd = bd_rate(est["compressai"], psnr["compressai"], est["jlic"], psnr["jlic"])
+            print(f"BD-rate jlic vs CompressAI, the models' estimates (training alone): "
+                  f"{bd:+.2f}%")
+            for side in args.sides:
+                over = [_mean(results[(side, lm, 0)]["bpp"]) / b - 1
+                        for lm, b in zip(args.lambdas, est[side], strict=True)]
+                print(f"coding overhead ({side}, files over estimate): "
+                      + " ".join(f"{100 * o:+.1f}%" for o in over))
 
 
 def main():
