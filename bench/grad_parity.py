@@ -12,7 +12,10 @@ training quantization "noise") and its gradients, and the aux loss of the quanti
 gradients. Printed: both losses and, per parameter array, the relative difference of the
 gradients (max |g_jlic - g_torch| / max |g_torch|), worst first. Float32 on both sides: ~1e-5 is
 agreement; anything that differs in the maths (a bound's gradient, a reparameterisation, a
-normalisation) shows as 1e-2 or more on the arrays it touches.
+normalisation) shows as 1e-2 or more on the arrays it touches. Then ``--steps`` whole training
+steps on each side's own loop (jlic: train.py's optimizers and jitted step; CompressAI: its
+example's Adam, aux Adam and clipping) and the distance of the parameters, relative to the
+size of torch's update.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--lmbda", type=float, default=0.013)
+    p.add_argument("--steps", type=int, default=3,
+                   help="then this many whole training steps on both sides (optimizers, "
+                        "clipping and schedule of configs/parity.py)")
     p.add_argument("--weights", default="",
                    help="a CompressAI state dict (.pt) to start from, e.g. a trained parity run's "
                         "compressai.pt (default: the seed-0 initialisation)")
@@ -46,12 +52,15 @@ def main():
     from flax import nnx
 
     import jlic.quantize
+    from configs import parity
     from jlic.compressai_weights import from_compressai, to_compressai
     from jlic.entropy.factorized import Quantiles
     from jlic.frozen import flat_arrays, flat_variables
     from jlic.models import build_model
     from jlic.train import data as data_lib
+    from jlic.train.loop import make_optimizers
     from jlic.train.losses import rate_distortion_loss
+    from jlic.train.step import init_train_state, make_train_step
 
     torch.manual_seed(0)
     net = MeanScaleHyperprior(args.N, args.M)
@@ -123,6 +132,39 @@ def main():
     for k in sorted(rel, key=rel.get, reverse=True)[:8]:
         print(f"  {rel[k]:.1e}  {k}")
     print(f"median over all arrays: {np.median(list(rel.values())):.1e}")
+
+    # whole steps: each side's own loop (jlic: train.py's optimizers and jitted step)
+    config = parity.get_config()
+    config.lmbda = args.lmbda
+    start = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(start)
+    main_params = [q for k, q in net.named_parameters() if not k.endswith(".quantiles")]
+    opt = torch.optim.Adam(main_params, lr=config.learning_rate)
+    aux_opt = torch.optim.Adam([net.entropy_bottleneck.quantiles], lr=config.aux_learning_rate)
+    tx, aux_tx = make_optimizers(config)
+    graphdef, state = init_train_state(model, tx, aux_tx)
+    step = jax.jit(make_train_step(graphdef, tx, aux_tx, loss_fn))
+    for _ in range(args.steps):
+        opt.zero_grad()
+        aux_opt.zero_grad()
+        out = net(xt)
+        bpp_t = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (
+            -np.log(2) * n * x.shape[1] * x.shape[2])
+        (args.lmbda * 255**2 * F.mse_loss(out["x_hat"], xt) + bpp_t).backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+        opt.step()
+        net.aux_loss().backward()
+        aux_opt.step()
+        state, _ = step(state, jnp.asarray(x), jax.random.key(0))
+    after_j = to_compressai(model, {**flat_arrays(state.params), **flat_arrays(state.quantiles)})
+    after_t = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    moved = {k: float(np.linalg.norm(v - after_t[k])
+                      / max(np.linalg.norm(after_t[k] - start[k].numpy()), 1e-30))
+             for k, v in after_j.items()}
+    print(f"after {args.steps} steps, |jlic - torch| / |torch's update| per array (worst first):")
+    for k in sorted(moved, key=moved.get, reverse=True)[:5]:
+        print(f"  {moved[k]:.1e}  {k}")
+    print(f"median over all arrays: {np.median(list(moved.values())):.1e}")
 
 
 if __name__ == "__main__":
