@@ -4,9 +4,10 @@
 
 mbt2018-mean at N=64, M=96 on random 128x128 crops (with flips) of ../shared/data/train,
 batch 8, Adam 1e-3 with x0.1 at 90% of the steps, aux Adam 1e-3, gradient clip 1.0,
-3156 steps (about 20 minutes per run on a 2-core CPU), uniform-noise quantization as in
+3156 steps (about 8 minutes per run alone on a 2-core CPU), uniform-noise quantization as in
 CompressAI. ``init_from`` is set by the bench to CompressAI's initial weights, converted.
-Expected at lambda 0.013: about 0.47 bpp / 28.4 dB on Kodak (BENCHMARKS.md, "Training parity").
+Expected at lambda 0.013: about 0.50 bpp / 27.7 dB on the 24 Kodak images, real files
+(BENCHMARKS.md, "Training parity": CompressAI's seeds spread by 9% in rate there).
 """
 
 from configs import mean_scale
