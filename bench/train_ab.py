@@ -11,8 +11,7 @@ files. Arms that cost more per step get fewer steps, so that each sees about the
 (start-up and compilation included), the median logged steps/s, Kodak bpp and PSNR, and
 **dB over the base curve**: the arm's PSNR minus the PSNR of jlic's parity curve (four lambdas,
 results/train_parity/jlic_noise.json, interpolated in log-bpp) at the arm's bpp, so arms that
-land at different rates compare. The 1-minute load average before and after each run is printed
-with it: a timing taken beside other work shows there.
+land at different rates compare. Timings count only when nothing else ran beside the arm.
 
 Each arm is a subprocess with its workdir under runs/train_ab/ (resumable; a finished arm's
 result is kept). The table goes to --out as CSV.
@@ -66,13 +65,11 @@ def run_arm(args, name):
     flags += [f"--config.{k}={v}" for k, v in overrides.items()]
     if not own_init:
         flags.append(f"--config.init_from={os.path.join(PARITY_RUN, 'init.jlicm')}")
-    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), "--config",
                     os.path.join(ROOT, "configs", "parity.py"), "--workdir",
                     os.path.join(wd, "train"), *flags], check=True, cwd=ROOT)
     train_s = time.perf_counter() - t0
-    load_after = os.getloadavg()[0]
     with open(os.path.join(wd, "train", "metrics.jsonl")) as f:
         speeds = sorted(m["steps_per_s"] for m in map(json.loads, f) if "steps_per_s" in m)
     model = export_workdir(os.path.join(wd, "train"), os.path.join(wd, "model.jlicm"))
@@ -80,7 +77,6 @@ def run_arm(args, name):
     n = len(records)
     result = {"arm": name, "overrides": ARMS[name], "steps": overrides["steps"],
               "train_s": train_s, "steps_per_s": speeds[len(speeds) // 2],
-              "load_before": load_before, "load_after": load_after,
               "bpp": sum(r.bpp for r in records) / n, "psnr": sum(r.psnr for r in records) / n}
     atomic_write(os.path.join(wd, "result.json"), json.dumps(result, indent=1).encode())
     return result
@@ -94,8 +90,8 @@ def base_from_parity():
         speeds = sorted(m["steps_per_s"] for m in map(json.loads, f) if "steps_per_s" in m)
     n = len(run["bpp"])
     return {"arm": "base", "overrides": {}, "steps": STEPS, "train_s": run["train_s"],
-            "steps_per_s": speeds[len(speeds) // 2], "load_before": float("nan"),
-            "load_after": float("nan"), "bpp": sum(run["bpp"]) / n, "psnr": sum(run["psnr"]) / n}
+            "steps_per_s": speeds[len(speeds) // 2], "bpp": sum(run["bpp"]) / n,
+            "psnr": sum(run["psnr"]) / n}
 
 
 def db_over_base(bpp: float, psnr: float, curve: dict) -> float:
@@ -141,14 +137,12 @@ def main():
     if os.path.exists(BASE_CURVE):
         with open(BASE_CURVE) as f:
             curve = json.load(f)["results"]
-    header = ["arm", "steps", "train_s", "steps_per_s", "load_before", "load_after", "bpp",
-              "psnr", "db_over_base"]
+    header = ["arm", "steps", "train_s", "steps_per_s", "bpp", "psnr", "db_over_base"]
     rows = []
     for r in results:
         over = db_over_base(r["bpp"], r["psnr"], curve) if curve else float("nan")
         rows.append([r["arm"], str(r["steps"]), f"{r['train_s']:.0f}",
-                     f"{r['steps_per_s']:.2f}", f"{r['load_before']:.2f}",
-                     f"{r['load_after']:.2f}", f"{r['bpp']:.4f}", f"{r['psnr']:.3f}",
+                     f"{r['steps_per_s']:.2f}", f"{r['bpp']:.4f}", f"{r['psnr']:.3f}",
                      f"{over:+.3f}"])
     print(" ".join(f"{h:>14}" for h in header))
     for row in rows:
