@@ -70,28 +70,31 @@ def run_arm(args, name):
                     os.path.join(ROOT, "configs", "parity.py"), "--workdir",
                     os.path.join(wd, "train"), *flags], check=True, cwd=ROOT)
     train_s = time.perf_counter() - t0
-    with open(os.path.join(wd, "train", "metrics.jsonl")) as f:
-        speeds = sorted(m["steps_per_s"] for m in map(json.loads, f) if "steps_per_s" in m)
     model = export_workdir(os.path.join(wd, "train"), os.path.join(wd, "model.jlicm"))
     records = evaluate_model(model, list_images(KODAK), [None], name, progress=False)
     n = len(records)
     result = {"arm": name, "overrides": ARMS[name], "steps": overrides["steps"],
-              "train_s": train_s, "steps_per_s": speeds[len(speeds) // 2],
+              "train_s": train_s, "steps_per_s": median_speed(os.path.join(wd, "train")),
               "bpp": sum(r.bpp for r in records) / n, "psnr": sum(r.psnr for r in records) / n}
     atomic_write(os.path.join(wd, "result.json"), json.dumps(result, indent=1).encode())
     return result
+
+
+def median_speed(train_workdir: str) -> float:
+    """The median of a training run's logged steps/s (metrics.jsonl)."""
+    with open(os.path.join(train_workdir, "metrics.jsonl")) as f:
+        speeds = sorted(m["steps_per_s"] for m in map(json.loads, f) if "steps_per_s" in m)
+    return speeds[len(speeds) // 2]
 
 
 def base_from_parity():
     """The base arm is the parity run at LMBDA, SEED itself (trained alone): its result dict."""
     with open(os.path.join(PARITY_RUN, "jlic.json")) as f:
         run = json.load(f)
-    with open(os.path.join(PARITY_RUN, "jlic", "metrics.jsonl")) as f:
-        speeds = sorted(m["steps_per_s"] for m in map(json.loads, f) if "steps_per_s" in m)
     n = len(run["bpp"])
     return {"arm": "base", "overrides": {}, "steps": STEPS, "train_s": run["train_s"],
-            "steps_per_s": speeds[len(speeds) // 2], "bpp": sum(run["bpp"]) / n,
-            "psnr": sum(run["psnr"]) / n}
+            "steps_per_s": median_speed(os.path.join(PARITY_RUN, "jlic")),
+            "bpp": sum(run["bpp"]) / n, "psnr": sum(run["psnr"]) / n}
 
 
 def db_over_base(bpp: float, psnr: float, curve: dict) -> float:
