@@ -42,11 +42,11 @@ def main():
                         "compressai.pt (default: the seed-0 initialisation)")
     args = p.parse_args()
 
+    import compressai_recipe
     import jax
     import jax.numpy as jnp
     import numpy as np
     import torch
-    import torch.nn.functional as F
     from compressai.entropy_models import EntropyModel
     from compressai.models import MeanScaleHyperprior
     from flax import nnx
@@ -99,10 +99,7 @@ def main():
     # CompressAI: the loss of its example train.py, then the aux loss
     xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
     net.train()
-    out = net(xt)
-    bpp_t = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (
-        -np.log(2) * n * x.shape[1] * x.shape[2])
-    loss_t = args.lmbda * 255**2 * F.mse_loss(out["x_hat"], xt) + bpp_t
+    loss_t = compressai_recipe.rd_loss(net, xt, args.lmbda)
     loss_t.backward()
     aux_t = net.aux_loss()
     grads_t = {k: p.grad.numpy().copy() for k, p in net.named_parameters()
@@ -145,16 +142,7 @@ def main():
     graphdef, state = init_train_state(model, tx, aux_tx)
     step = jax.jit(make_train_step(graphdef, tx, aux_tx, loss_fn))
     for _ in range(args.steps):
-        opt.zero_grad()
-        aux_opt.zero_grad()
-        out = net(xt)
-        bpp_t = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (
-            -np.log(2) * n * x.shape[1] * x.shape[2])
-        (args.lmbda * 255**2 * F.mse_loss(out["x_hat"], xt) + bpp_t).backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-        opt.step()
-        net.aux_loss().backward()
-        aux_opt.step()
+        compressai_recipe.train_step(net, opt, aux_opt, xt, args.lmbda, config.grad_clip)
         state, _ = step(state, jnp.asarray(x), jax.random.key(0))
     after_j = to_compressai(model, {**flat_arrays(state.params), **flat_arrays(state.quantiles)})
     after_t = {k: v.detach().numpy() for k, v in net.state_dict().items()}

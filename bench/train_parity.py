@@ -109,14 +109,14 @@ def jlic_estimates(model_path) -> list[float]:
     coding): set beside the file's bpp, it tells training from coding."""
     import jax.numpy as jnp
 
-    from jlic.evaluate.run import _read_rgb
+    from jlic.evaluate.run import read_rgb
     from jlic.frozen import FrozenModel
     from jlic.train.losses import bits
 
     model = FrozenModel.load(model_path).model
     out = []
     for path in _kodak():
-        image = _read_rgb(path)
+        image = read_rgb(path)
         x = jnp.asarray(image, jnp.float32)[None] / 255.0
         out.append(float(bits(model(x, None, training=False)["likelihoods"])[0])
                    / (image.shape[0] * image.shape[1]))
@@ -124,13 +124,13 @@ def jlic_estimates(model_path) -> list[float]:
 
 
 def run_compressai(args, lmbda, seed):
+    import compressai_recipe
     import numpy as np
     import torch
-    import torch.nn.functional as F
     from compressai.models import MeanScaleHyperprior
 
     from jlic.evaluate.metrics import psnr
-    from jlic.evaluate.run import _read_rgb
+    from jlic.evaluate.run import read_rgb
     from jlic.train import data as data_lib
 
     torch.set_num_threads(os.cpu_count())
@@ -154,18 +154,7 @@ def run_compressai(args, lmbda, seed):
             print(f"compressai step {step} of {c.steps}, {time.perf_counter() - t0:.0f} s",
                   flush=True)
         x = torch.from_numpy(np.asarray(next(batches))).permute(0, 3, 1, 2).float() / 255.0
-        opt.zero_grad()
-        aux_opt.zero_grad()
-        out = net(x)
-        num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
-        bpp = sum(torch.log(lik).sum() for lik in out["likelihoods"].values()) / (
-            -np.log(2) * num_pixels)
-        loss = lmbda * 255**2 * F.mse_loss(out["x_hat"], x) + bpp
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
-        opt.step()
-        net.aux_loss().backward()
-        aux_opt.step()
+        compressai_recipe.train_step(net, opt, aux_opt, x, lmbda, c.grad_clip)
         sched.step()
     train_s = time.perf_counter() - t0
     torch.save(net.state_dict(), os.path.join(wd, "compressai.pt"))
@@ -174,7 +163,7 @@ def run_compressai(args, lmbda, seed):
     result = {"bpp": [], "psnr": [], "images": [], "train_s": train_s, "bpp_estimate": []}
     with torch.no_grad():
         for path in _kodak():
-            image = _read_rgb(path)
+            image = read_rgb(path)
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
             likelihoods = net(x)["likelihoods"].values()
             result["bpp_estimate"].append(float(sum(-torch.log2(lik).sum() for lik in likelihoods))

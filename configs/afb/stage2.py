@@ -21,8 +21,6 @@ quality: with 0.0035 alone the model hits its targets but its PSNR stays flat as
 128x128 crops (2x2 z maps) do not carry over to whole images (open-loop MAE 1.34 bpp).
 """
 
-import ml_collections
-
 from configs.scr import stage1
 
 
@@ -32,7 +30,7 @@ def get_config():
     c.model.hidden = 0
     c.model.rate_range = (0.15, 1.35)
     c.loss = "afb"
-    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0035, rate_weight=10.0))
+    c.afb.lmbda, c.afb.rate_weight = 0.0035, 10.0
     c.steps = 1500
     c.data.crop = 256
     c.learning_rate = 1e-4

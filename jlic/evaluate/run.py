@@ -45,7 +45,7 @@ def list_images(folder: str) -> list[str]:
     return paths
 
 
-def _read_rgb(path):
+def read_rgb(path):
     """Evaluation compares RGB: grayscale files are replicated to three channels."""
     image, _ = read_image(path)
     return codec.as_rgb(image)[0]
@@ -60,7 +60,7 @@ def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
     records = []
     bar = tqdm(total=len(paths) * len(rates), desc=name, disable=not progress, leave=False)
     for path in paths:
-        image = _read_rgb(path)
+        image = read_rgb(path)
         pixels = image.shape[0] * image.shape[1]
         for rate in rates:
             t0 = time.perf_counter()
@@ -82,7 +82,7 @@ def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
 def evaluate_pillow(paths, fmt, qualities, progress=True) -> list[Record]:
     records = []
     for path in tqdm(paths, desc=fmt, disable=not progress, leave=False):
-        image = _read_rgb(path)
+        image = read_rgb(path)
         pixels = image.shape[0] * image.shape[1]
         for q in qualities:
             t0 = time.perf_counter()
