@@ -10,7 +10,8 @@ warm-up and cosine decay, uniform-noise training quantization. 16000 steps: unde
 2-core CPU alone. Expected (measured 2026-11-22, 107 min): Kodak 0.25-1.78 bpp over q = 1..8,
 29.64 dB at 0.497 bpp; BD-rate -5.8% against Pillow JPEG, +61% against WebP (BENCHMARKS.md
 "Time to quality"). Peak 1e-3 with 3x on the gain vectors diverged at step ~650 (activations
-overflowed to NaN). The bundled model is ``jlic export ... --compact`` of this run.
+overflowed to NaN). The bundled model is this run continued for 4000 steps at 1e-4
+(configs/default_model_scr.py without selective compression), exported ``--compact``.
 """
 
 import ml_collections
