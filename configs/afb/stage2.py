@@ -11,6 +11,9 @@ Stage 1 is any single-rate mean-scale run at a high rate; the paper uses lambda 
 ``--config.model.residual=True`` builds the residual variant of the base (start it from
 ``configs/afb/stage1_residual.py``), ``--config.model.fig2=True`` the paper's Fig. 2 transforms
 (start it from ``configs/scr/stage1.py --config.model.fig2=True``).
+From a 4-layer factorized prior (the parity runs, CompressAI's depth) add
+``--config.model.eb_filters="(3,3,3,3)"``: this config's (3, 3, 3) would re-initialise the
+prior's last layers (the log lists them as new).
 Loss: rate_weight * mean_i (BPF_i - B_i)^2 + lmbda * 255^2 * MSE with per-image targets
 spanning ``model.rate_range`` (bpp). Paper: c = 192, 50k ImageNet
 images, Adam 1e-4, batch 8 of 256x256. This default is the reduced CPU budget of BENCHMARKS.md
