@@ -15,25 +15,13 @@ jlic's entropy-coding throughput.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import bootstrap  # bench/, the script's own directory
 
-from timing import paired_medians
+from timing import median_seconds, paired_medians
 
 bootstrap.start("codec")
-
-
-def median_time(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main():
@@ -104,8 +92,8 @@ def main():
         z_coder.decode(streams["z"], zi)
         y_coder.decode(streams["y"], lat.scale_index[lat.mask])
 
-    e_enc = median_time(entropy_encode, args.repeats)
-    e_dec = median_time(entropy_decode, args.repeats)
+    e_enc = median_seconds(entropy_encode, args.repeats)
+    e_dec = median_seconds(entropy_decode, args.repeats)
 
     print(f"{os.path.basename(args.image)} {w}x{h}, mean-scale N={N} M={M} ({model.label}), "
           f"{os.cpu_count()} cores, median of {args.repeats}")

@@ -15,22 +15,12 @@ coded elements (microseconds per coded element) and its share of the decode.
 
 import argparse
 import os
-import statistics
-import time
 
 import bootstrap  # bench/, the script's own directory
 
+from timing import median_seconds
+
 bootstrap.start("codec")
-
-
-def median_seconds(fn, repeats):
-    fn()  # warm-up (compilation)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main():
@@ -56,9 +46,8 @@ def main():
     print(f"{model.label}; {len(images)} images of {args.data}, {os.cpu_count()} cores, "
           f"median of {args.repeats}")
     print("quality   bpp  coded y  side info (s)  y (s)  synthesis (s)  decode (s)")
-    coded, y_times, totals = [], [], []
+    rows = []  # per file: bpp, coded fraction, coded elements, side info, y, synthesis, decode
     for q in (float(v) for v in args.qualities.split(",")):
-        rows = []
         for image in images:
             data = codec.compress(model, image, q)
             side = median_seconds(lambda d=data: codec.coded_mask(model, d), args.repeats)
@@ -66,16 +55,15 @@ def main():
             whole = median_seconds(lambda d=data: codec.decompress(model, d), args.repeats)
             mask = codec.coded_mask(model, data)
             rows.append((8 * len(data) / (image.shape[0] * image.shape[1]), mask.mean(),
-                         int(mask.sum()), side, with_y - side, whole - with_y, whole))
-            coded.append(int(mask.sum()))
-            y_times.append(with_y - side)
-            totals.append(whole)
-        m = np.mean(np.array(rows), axis=0)
+                         mask.sum(), side, with_y - side, whole - with_y, whole))
+        m = np.mean(np.array(rows[-len(images):]), axis=0)
         print(f"{q:7g} {m[0]:6.3f} {100 * m[1]:7.1f}% {m[3]:13.3f} {m[4]:6.3f} {m[5]:14.3f} "
               f"{m[6]:11.3f}")
+    table = np.array(rows)
+    coded, y_times, totals = table[:, 2], table[:, 4], table[:, 6]
     slope = np.polyfit(coded, y_times, 1)[0] if len(set(coded)) > 1 else float("nan")
     print(f"y stage: {1e6 * slope:.3f} us per coded element (least squares over every file); "
-          f"{100 * np.sum(y_times) / np.sum(totals):.1f}% of the decode time")
+          f"{100 * y_times.sum() / totals.sum():.1f}% of the decode time")
 
 
 if __name__ == "__main__":

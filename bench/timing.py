@@ -18,3 +18,15 @@ def paired_medians(fn_a, fn_b, repeats: int, warmup: int = 1) -> tuple[float, fl
             fn()
             times.append(time.perf_counter() - t0)
     return statistics.median(a), statistics.median(b)
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` runs, after one untimed warm-up run (which
+    includes jlic's compilation)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
