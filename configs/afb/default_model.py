@@ -15,6 +15,12 @@ control"), Adam 1e-4, noise quantization as the default model.
 rate_weight: at equilibrium the rate term's slope 2 w k^2 (R - B) (k = 256/M bpf per bpp)
 balances the distortion term's pull dD/dR; at 0.2 bpp, lmbda 0.013 pulls with ~6 loss units per
 bpp, so w = 100 leaves an offset of ~0.02 bpp where w = 10 leaves ~0.2.
+
+Measured (2026-11-23, BENCHMARKS.md "AFB on the default model's base"; 0.37 steps/s on 2
+cores): stopped at step 1094, then 865 steps from it with ``--config.afb.rate_weight=10
+--config.steps=1200``. Kodak open-loop MAE 0.108 bpp (45 targets per image, real files), but
+the PSNR stays within 27.4-28.5 dB over 0.31-1.51 bpp: +59% BD-rate against the base it starts
+from. At this budget the rate term wins and the extra bits buy little quality; not a default.
 """
 
 from configs import default_model
