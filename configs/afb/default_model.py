@@ -1,7 +1,9 @@
 """AFB at the default model's width: AFB's stage 2 on the bundled default model (its stage 1).
 
     python train.py --config configs/afb/default_model.py --workdir runs/afb_default
-    jlic export runs/afb_default -o runs/afb_default.jlicm --compact
+    python train.py --config configs/afb/default_model.py --workdir runs/afb_default_b \
+        --config.init_from=runs/afb_default --config.afb.rate_weight=10 --config.steps=1200
+    jlic export runs/afb_default_b -o runs/afb_default.jlicm --compact
     python bench/rate_control.py --model runs/afb_default.jlicm \
         --out results/afb_default_rate_control
 
@@ -16,11 +18,11 @@ rate_weight: at equilibrium the rate term's slope 2 w k^2 (R - B) (k = 256/M bpf
 balances the distortion term's pull dD/dR; at 0.2 bpp, lmbda 0.013 pulls with ~6 loss units per
 bpp, so w = 100 leaves an offset of ~0.02 bpp where w = 10 leaves ~0.2.
 
-Measured (2026-11-23, BENCHMARKS.md "AFB on the default model's base"; 0.37 steps/s on 2
-cores): stopped at step 1094, then 865 steps from it with ``--config.afb.rate_weight=10
---config.steps=1200``. Kodak open-loop MAE 0.108 bpp (45 targets per image, real files), but
-the PSNR stays within 27.4-28.5 dB over 0.31-1.51 bpp: +59% BD-rate against the base it starts
-from. At this budget the rate term wins and the extra bits buy little quality; not a default.
+Measured (2026-11-23, BENCHMARKS.md "AFB on the default model's base"; 0.33-0.38 steps/s on 2
+cores): the two runs above, stopped (SIGTERM, checkpointed) at steps 1094 and 865. Kodak open-loop
+MAE 0.108 bpp (45 targets per image, real files), but the PSNR stays within 27.4-28.5 dB over
+0.31-1.51 bpp: +59% BD-rate against the base it starts from. At this budget the rate term wins and
+the extra bits buy little quality; not a default.
 """
 
 from configs import default_model
