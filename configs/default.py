@@ -25,7 +25,10 @@ def get_config():
     # "afb" (AFB's rate-aware loss, afb.*); see jlic.train.losses
     c.loss = "rd"
     c.lmbda = 0.0130  # CompressAI's quality 4
-    c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=0))
+    # scr: lambda_q geometric from lambda_min (q = 1) to lambda_max (q = 8), MSE on 0..255
+    # (SCR's ladder 0.2 * 2^-(8 - q)); levels_per_step of the 8 levels per step (0: all)
+    c.scr = ml_collections.ConfigDict(dict(lambda_min=0.2 / 2**7, lambda_max=0.2,
+                                           levels_per_step=0))
     # AFB: clip_targets=False is the paper's (staircase + noise reaching past rate_range)
     c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0, clip_targets=True))
     # training quantization (jlic.quantize): "noise" (CompressAI's; 3% fewer bits than "mixed"

@@ -11,7 +11,8 @@ warm-up and cosine decay, uniform-noise training quantization. 16000 steps: unde
 29.64 dB at 0.497 bpp; BD-rate -5.8% against Pillow JPEG, +61% against WebP (BENCHMARKS.md
 "Time to quality"). Peak 1e-3 with 3x on the gain vectors diverged at step ~650 (activations
 overflowed to NaN). The bundled model is this run continued for 4000 steps at 1e-4
-(configs/default_model_scr.py without selective compression), exported ``--compact``.
+(configs/default_model_scr.py without selective compression, phase B) and 14000 more with a
+widened lambda ladder (configs/default_model_wide.py, phase C), exported ``--compact``.
 """
 
 import ml_collections
@@ -26,7 +27,7 @@ def get_config():
         fig2=False, selective=False))
     c.data.crop = 128
     c.loss = "scr"
-    c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=1))
+    c.scr.levels_per_step = 1
     c.steps = 16_000
     c.learning_rate = 5e-4
     c.lr_schedule = ml_collections.ConfigDict(dict(

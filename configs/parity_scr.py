@@ -24,5 +24,5 @@ def get_config():
         name="scr_mean_scale", N=64, M=96, eb_filters=(3, 3, 3, 3), residual=False,
         fig2=False, selective=True))
     c.loss = "scr"
-    c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=1))
+    c.scr.levels_per_step = 1
     return c

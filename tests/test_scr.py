@@ -11,7 +11,7 @@ from jlic.errors import RateError
 from jlic.frozen import freeze
 from jlic.models import build_model
 from jlic.models.scr import LEVELS, interpolate_levels
-from jlic.train.losses import scr_multilevel_loss
+from jlic.train.losses import scr_lambdas, scr_multilevel_loss
 
 
 def _kodak_crop():
@@ -126,6 +126,25 @@ def test_multilevel_loss_weights_levels(k):
     # the loss grows with lambda_max through the distortion term
     bigger = scr_multilevel_loss(0.4, 8, k)(model, x, jax.random.key(0))
     assert float(bigger["loss"]) > float(m["loss"])
+
+
+def test_lambda_ladder_is_scrs_by_default_and_can_be_widened():
+    from configs import default
+
+    c = default.get_config().scr
+    qs = np.arange(1, 9, dtype=np.float64)
+    np.testing.assert_allclose(scr_lambdas(qs, c.lambda_min, c.lambda_max),
+                               0.2 * 2.0 ** -(8 - qs), rtol=1e-12)
+    wide = scr_lambdas(qs, 0.0002, 0.15)
+    np.testing.assert_allclose(wide[[0, -1]], [0.0002, 0.15], rtol=1e-12)
+    assert np.all(np.diff(np.log(wide)) > 0) and np.ptp(np.diff(np.log(wide))) < 1e-12
+    # the loss reads the ladder: lower lambdas at the low levels weigh distortion less
+    model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8, selective=False)
+    x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
+    paper = scr_multilevel_loss(0.2, 8, 0)(model, x, jax.random.key(0))
+    lowered = scr_multilevel_loss(0.2, 8, 0, lambda_min=0.0002)(model, x, jax.random.key(0))
+    assert float(lowered["loss"]) < float(paper["loss"])
+    assert float(lowered["bpp"]) == pytest.approx(float(paper["bpp"]))
 
 
 def test_init_from_can_restart_the_gain_vectors_as_the_released_code(tmp_path):

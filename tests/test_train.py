@@ -122,6 +122,9 @@ def test_config_and_workdir_errors(tmp_path):
     del c["lmbda"]
     with pytest.raises(ConfigError, match="lmbda"):
         train(c, str(tmp_path / "wd"))
+    with pytest.raises(ConfigError, match="scr.lambda_min"):
+        train(_config(loss="scr", **{"scr.lambda_min": 0.3, "scr.lambda_max": 0.2}),
+              str(tmp_path / "wd"))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="not writable"):

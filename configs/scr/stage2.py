@@ -10,8 +10,6 @@ CPU default k = 2 costs about 2x a single-rate step instead of 4-5x. The per-lev
 train with a 30x learning rate (``gain_lr_multiplier``).
 """
 
-import ml_collections
-
 from configs.scr import stage1
 
 
@@ -20,7 +18,7 @@ def get_config():
     c.model.name = "scr_mean_scale"
     c.model.selective = False
     c.loss = "scr"
-    c.scr = ml_collections.ConfigDict(dict(lambda_max=0.2, levels_per_step=2))
+    c.scr.levels_per_step = 2
     c.steps = 2000
     c.learning_rate = 1e-4
     c.gain_lr_multiplier = 30.0  # per-level vectors: 3e-3

@@ -48,7 +48,8 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
                    "log_every", "checkpoint_every", "probe.every", "probe.dir", "probe.images",
                    "probe.crop")
 # (configs/default.py declares every field; other configs override it)
-LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_max", "scr.levels_per_step"),
+LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_min", "scr.lambda_max",
+                                                        "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "model.rate_range")}
 
 
@@ -116,6 +117,9 @@ def _validate_optimization(config):
                 raise ConfigError("afb.clip_targets must be True or False")
         elif field != "model.rate_range":
             _number(config, field, positive=True)
+    if config.loss == "scr" and config.scr.lambda_min > config.scr.lambda_max:
+        raise ConfigError(f"scr.lambda_min ({config.scr.lambda_min}) must not exceed "
+                          f"scr.lambda_max ({config.scr.lambda_max})")
 
 
 def _validate_probe(config):

@@ -5,7 +5,8 @@ Every loss has the signature ``loss_fn(model, x, rng) -> metrics`` with a scalar
 
     "rd"   lmbda * 255^2 * MSE + bpp                  (single-rate models; CompressAI's form)
     "scr"  sum over levels q of lambda_q * 255^2 * MSE_q + bpp_y,q + bpp_z,
-           lambda_q = lambda_max * 2^-(L - q)        (SCR; vmapped over the levels)
+           lambda_q geometric from lambda_min (q = 1) to lambda_max (q = L)
+           (SCR's ladder: 0.2 * 2^-(8 - q); vmapped over the levels)
     "afb"  w * mean_i (R_i - B_i)^2 + lmbda * 255^2 * MSE, R and B in bits per latent feature
            (AFB; per-image targets B_i: a staircase over the batch plus uniform noise)
 """
@@ -46,13 +47,22 @@ def rate_distortion_loss(lmbda: float, quantization: str = "noise"):
     return loss_fn
 
 
+def scr_lambdas(qs, lambda_min: float, lambda_max: float, levels: int = SCR_LEVELS):
+    """The ladder lambda_q = lambda_min * (lambda_max / lambda_min)^((q - 1) / (L - 1)) of
+    qualities qs (MSE on 0..255); the paper's is lambda_min = lambda_max / 2^(L - 1)."""
+    return lambda_min * (lambda_max / lambda_min) ** ((qs - 1.0) / (levels - 1))
+
+
 def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
                         levels_per_step: int = 0,
-                        quantization: str = "noise"):
-    """The SCR loss over quality levels 1..L. With ``levels_per_step = k`` (0 < k < L), each
-    step uses k levels drawn uniformly without replacement (an unbiased estimate of the full
-    sum up to the factor k / L, which the loss corrects); 0 uses all L, the paper's setting."""
+                        quantization: str = "noise", lambda_min: float | None = None):
+    """The SCR loss over quality levels 1..L, lambda_q from ``scr_lambdas`` (lambda_min None:
+    SCR's ladder). With ``levels_per_step = k`` (0 < k < L), each step uses k levels drawn
+    uniformly without replacement (an unbiased estimate of the full sum up to the factor k / L,
+    which the loss corrects); 0 uses all L, the paper's setting."""
     k = levels if levels_per_step in (0, levels) else levels_per_step
+    if lambda_min is None:
+        lambda_min = lambda_max * 2.0 ** -(levels - 1)
 
     def loss_fn(model, x, rng):
         rng_z, rng_levels, rng_pick = jax.random.split(rng, 3)
@@ -71,7 +81,7 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
             return _mse(x_hat, x), jnp.sum(bits(y_lik)) / num_pixels
 
         mse, bpp_y = jax.vmap(at_level)(qs, jax.random.split(rng_levels, k))
-        lambdas = lambda_max * 2.0 ** -(levels - qs)
+        lambdas = scr_lambdas(qs, lambda_min, lambda_max, levels)
         per_level = lambdas * 255.0**2 * mse + bpp_y + bpp_z
         loss = jnp.sum(per_level) * (levels / k)
         return {"loss": loss, "bpp": jnp.mean(bpp_y) + bpp_z, "mse": jnp.mean(mse),
@@ -118,7 +128,7 @@ def make_loss(config):
         return rate_distortion_loss(config.lmbda, quantization)
     if kind == "scr":
         return scr_multilevel_loss(config.scr.lambda_max, SCR_LEVELS, config.scr.levels_per_step,
-                                   quantization)
+                                   quantization, config.scr.lambda_min)
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,
                              tuple(config.model.rate_range), config.model.M, quantization,
