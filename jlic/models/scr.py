@@ -29,7 +29,7 @@ Against the paper and the authors' released code (TensorFlow 1, hyperprior only)
   clipping; stage 3 carries QV/IQV over from stage 2 (the released code restarts them at 1);
   the base can also be the mean-scale hyperprior (the paper's second base); the lambda ladder
   can be widened (``scr.lambda_min``/``lambda_max``: geometric between them; the bundled
-  default model's phase C uses 0.0002 ... 0.15 to reach 0.1 bpp at q = 1).
+  default model's phase C uses 0.0002 ... 0.25 to reach 0.1 bpp at q = 1).
 QV, IQV and gamma are stored as logarithms: they stay positive, and geometric interpolation is
 linear interpolation of the logarithms. gamma starts at 1 (as in the paper); QV and IQV start at
 2^((8 - q) / 2), the step sizes high-rate theory gives for lambda_q (the paper starts them at 1,

@@ -48,8 +48,8 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
                    "log_every", "checkpoint_every", "probe.every", "probe.dir", "probe.images",
                    "probe.crop")
 # (configs/default.py declares every field; other configs override it)
-LOSS_FIELDS = {"rd": ("lmbda",), "scr": ("scr.lambda_min", "scr.lambda_max",
-                                                        "scr.levels_per_step"),
+LOSS_FIELDS = {"rd": ("lmbda",),
+               "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "model.rate_range")}
 
 
