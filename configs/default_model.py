@@ -11,8 +11,9 @@ warm-up and cosine decay, uniform-noise training quantization. 16000 steps: unde
 29.64 dB at 0.497 bpp; BD-rate -5.8% against Pillow JPEG, +61% against WebP (BENCHMARKS.md
 "Time to quality"). Peak 1e-3 with 3x on the gain vectors diverged at step ~650 (activations
 overflowed to NaN). The bundled model is this run continued for 4000 steps at 1e-4
-(configs/default_model_scr.py without selective compression, phase B) and 14000 more with a
-widened lambda ladder (configs/default_model_wide.py, phase C), exported ``--compact``.
+(configs/default_model_scr.py without selective compression, phase B), 14000 more with a
+widened lambda ladder (configs/default_model_wide.py, phase C) and 12000 more with its top raised
+(configs/default_model_range.py, phase D), exported ``--compact``.
 """
 
 import ml_collections

@@ -1,9 +1,9 @@
-"""jlic's default model, phase C (bundled): the phase-B model trained on with SCR's lambda
+"""jlic's default model, phase C: the phase-B model trained on with SCR's lambda
 ladder widened at the bottom, so that q = 1 reaches below 0.1 bpp (phase B: 0.25), without
 selective compression.
 
     python train.py --config configs/default_model_wide.py --workdir runs/default_model_wide
-    jlic export runs/default_model_wide -o jlic/assets/default.jlicm --compact   # bundled
+    jlic export runs/default_model_wide -o runs/default_model_phase_c.jlicm --compact
 
 lambda_q = 0.0002 * 1250^((q - 1) / 7) (0.0002 ... 0.25, MSE on 0..255; phase A/B: 0.0016 ...
 0.2). The gain vectors start from phase B's, level by level, and move to the new ladder.
@@ -13,7 +13,9 @@ CPU-second"). Measured (2026-11-23, 2-core VM, 88 minutes; the run's first 2816 
 lambda_max 0.15, then it was resumed with 0.25): Kodak q = 1..8 at 0.049-1.24 bpp, 30.55 dB at
 0.528 bpp, BD-rate -12.9% against phase B, +33% against WebP. q = 8 stayed near 1.2 bpp while
 lambda_max went from 0.15 to 0.25: the top of the range is held by the transforms' high-rate
-quality, not by lambda. Phase B was the bundled file until this run replaced it:
+quality more than by lambda (phase D, configs/default_model_range.py, took lambda_max to 0.6 and
+q = 8 to 1.45 bpp). Phase C was the bundled file until phase D, ``git show a8fa713:jlic/assets/
+default.jlicm``. Phase B was the bundled file until this run replaced it:
 ``git show 215ca12:jlic/assets/default.jlicm > runs/default_model_phase_b.jlicm``.
 """
 

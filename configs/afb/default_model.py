@@ -1,5 +1,6 @@
-"""AFB at the default model's width: AFB's stage 2 on the bundled default model (its stage 1).
+"""AFB at the default model's width: AFB's stage 2 on the default model's phase B (its stage 1).
 
+    git show 215ca12:jlic/assets/default.jlicm > runs/default_model_phase_b.jlicm
     python train.py --config configs/afb/default_model.py --workdir runs/afb_default
     python train.py --config configs/afb/default_model.py --workdir runs/afb_default_b \
         --config.init_from=runs/afb_default --config.afb.rate_weight=10 --config.steps=1200
@@ -7,8 +8,8 @@
     python bench/rate_control.py --model runs/afb_default.jlicm \
         --out results/afb_default_rate_control
 
-The base transforms and the entropy model start from ``jlic/assets/default.jlicm`` (N=128,
-M=192, phase A + B of ``configs/default_model.py``; its SCR gain vectors have no place in this
+The base transforms and the entropy model start from phase B of the default model (N=128,
+M=192, ``configs/default_model_scr.py`` w/o SC, the bundled file when this was measured; its SCR gain vectors have no place in this
 model and are dropped), the ten AFBs start as the identity. Rate-aware loss with per-image targets
 uniform in ``model.rate_range`` (0.1-1.5 bpp, the range issue 13 asks of the default model),
 256x256 crops (128x128 crops, 2x2 z maps, do not carry over to whole images: BENCHMARKS.md "Rate
@@ -36,7 +37,7 @@ def get_config():
     c.model.rate_range = (0.1, 1.5)
     c.loss = "afb"
     c.afb.lmbda, c.afb.rate_weight = 0.013, 100.0
-    c.init_from = "jlic/assets/default.jlicm"
+    c.init_from = "runs/default_model_phase_b.jlicm"
     c.data.crop = 256
     c.steps = 2400
     c.learning_rate = 1e-4
