@@ -8,12 +8,12 @@
     python bench/rate_control.py --model runs/afb_default.jlicm \
         --out results/afb_default_rate_control
 
-The base transforms and the entropy model start from phase B of the default model (N=128,
-M=192, ``configs/default_model_scr.py`` w/o SC, the bundled file when this was measured; its SCR gain vectors have no place in this
-model and are dropped), the ten AFBs start as the identity. Rate-aware loss with per-image targets
-uniform in ``model.rate_range`` (0.1-1.5 bpp, the range issue 13 asks of the default model),
-256x256 crops (128x128 crops, 2x2 z maps, do not carry over to whole images: BENCHMARKS.md "Rate
-control"), Adam 1e-4, noise quantization as the default model.
+The base transforms and the entropy model start from phase B of the default model (N=128, M=192,
+``configs/default_model_scr.py`` w/o SC, the bundled file when this was measured; its SCR gain
+vectors have no place in this model and are dropped), the ten AFBs start as the identity.
+Rate-aware loss with per-image targets uniform in ``model.rate_range`` (0.1-1.5 bpp, the range
+issue 13 asks of the default model), 256x256 crops (128x128 crops, 2x2 z maps, do not carry over to
+whole images: BENCHMARKS.md "Rate control"), Adam 1e-4, noise quantization as the default model.
 
 rate_weight: at equilibrium the rate term's slope 2 w k^2 (R - B) (k = 256/M bpf per bpp)
 balances the distortion term's pull dD/dR; at 0.2 bpp, lmbda 0.013 pulls with ~6 loss units per
