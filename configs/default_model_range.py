@@ -13,8 +13,6 @@ at 0.708 bpp, BD-rate -7.1% against phase C, -38.4% against Pillow JPEG, +25.6% 
 This is the bundled model.
 """
 
-import ml_collections
-
 from configs import default_model_wide
 
 
@@ -23,6 +21,5 @@ def get_config():
     c.init_from = "runs/default_model_phase_c.jlicm"
     c.scr.lambda_max = 0.6
     c.steps = 12_000
-    c.lr_schedule = ml_collections.ConfigDict(dict(
-        warmup_steps=300, decay="step", decay_at=0.85, decay_factor=0.1))
+    c.lr_schedule.warmup_steps = 300
     return c

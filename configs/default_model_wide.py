@@ -14,8 +14,9 @@ lambda_max 0.15, then it was resumed with 0.25): Kodak q = 1..8 at 0.049-1.24 bp
 0.528 bpp, BD-rate -12.9% against phase B, +33% against WebP. q = 8 stayed near 1.2 bpp while
 lambda_max went from 0.15 to 0.25: the top of the range is held by the transforms' high-rate
 quality more than by lambda (phase D, configs/default_model_range.py, took lambda_max to 0.6 and
-q = 8 to 1.45 bpp). Phase C was the bundled file until phase D, ``git show a8fa713:jlic/assets/
-default.jlicm``. Phase B was the bundled file until this run replaced it:
+q = 8 to 1.45 bpp). Phase C was the bundled file until phase D:
+``git show a8fa713:jlic/assets/default.jlicm > runs/default_model_phase_c.jlicm``. Phase B was the
+bundled file until this run replaced it:
 ``git show 215ca12:jlic/assets/default.jlicm > runs/default_model_phase_b.jlicm``.
 """
 
