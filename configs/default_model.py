@@ -12,8 +12,9 @@ warm-up and cosine decay, uniform-noise training quantization. 16000 steps: unde
 "Time to quality"). Peak 1e-3 with 3x on the gain vectors diverged at step ~650 (activations
 overflowed to NaN). The bundled model is this run continued for 4000 steps at 1e-4
 (configs/default_model_scr.py without selective compression, phase B), 14000 more with a
-widened lambda ladder (configs/default_model_wide.py, phase C) and 12000 more with its top raised
-(configs/default_model_range.py, phase D), exported ``--compact``.
+widened lambda ladder (configs/default_model_wide.py, phase C), 12000 more with its top raised
+(configs/default_model_range.py, phase D) and 9000 more at a low rate with it raised again
+(configs/default_model_reach.py, phase F), exported ``--compact``.
 """
 
 import ml_collections

@@ -10,7 +10,8 @@ lambda_q = 0.0002 * 3000^((q - 1) / 7) (0.0002 ... 0.6, MSE on 0..255; phase C: 
 of the steps, as phase C. Measured (2026-11-23, 2-core VM alone, 112 minutes, 1.8-1.9 steps/s;
 BENCHMARKS.md "The bundled default model, phase D"): Kodak q = 1..8 at 0.045-1.449 bpp, 32.07 dB
 at 0.708 bpp, BD-rate -7.1% against phase C, -38.4% against Pillow JPEG, +25.6% against WebP.
-This is the bundled model; phase E (configs/default_model_top.py) raised the top again, at a cost.
+Phase D was the bundled file until phase F (configs/default_model_reach.py) replaced it; phase E
+(configs/default_model_top.py) raised the top again at phase D's rate, at a cost.
 """
 
 from configs import default_model_wide

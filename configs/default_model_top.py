@@ -11,9 +11,9 @@ lambda_q = 0.0002 * 4500^((q - 1) / 7) (0.0002 ... 0.9, MSE on 0..255; phase D: 
 of the steps, as phase D. Measured (2026-11-23, 2-core VM alone, 83 minutes, 1.8-1.9 steps/s;
 BENCHMARKS.md "Phase E: the range past 1.5 bpp, at a cost"): Kodak q = 1..8 at 0.048-1.635 bpp,
 but BD-rate +5.3% against phase D (+5.5% on five other photos): the range was bought with
-quality, so phase D stays the bundled model. The held-out probe lost 0.8-1.3 dB at q = 8 during
+quality, so phase D stayed the bundled model. The held-out probe lost 0.8-1.3 dB at q = 8 during
 the 7650 steps at 3e-4 and won it back only after the decay: a continuation wants a lower peak
-rate than a fresh start.
+rate than a fresh start (phase F, configs/default_model_reach.py: 1e-4, lambda_max 0.8).
 """
 
 from configs import default_model_range
