@@ -12,7 +12,8 @@ from 85% of the steps. Measured (2026-11-23, 2-core VM alone, 71 minutes, 1.9 st
 BENCHMARKS.md "The bundled default model, phase G"): Kodak q = 1..8 at 0.044-1.558 bpp (five
 other photos: 0.058-1.587), 30.11 dB at 0.480 bpp, 33.86 dB at 1.055 bpp; BD-rate against phase F
 -0.9% in PSNR on Kodak (+0.5% in MS-SSIM), -1.1% on the other photos (-0.1%); +27.0% against
-Pillow WebP, -36.2% against Pillow JPEG. This is the bundled model.
+Pillow WebP, -36.2% against Pillow JPEG. Bundled until phase H (configs/default_model_crop256.py:
+the same rate with 256x256 crops) replaced it.
 """
 
 from configs import default_model_reach

@@ -14,7 +14,8 @@ other photos: 0.059-1.569), 32.52 dB at 0.777 bpp; BD-rate +0.6% against phase D
 in MS-SSIM), -36.2% against Pillow JPEG, +27.2% against WebP over the wider range. The held-out
 probe's q = 8 stayed within 0.15 dB of phase D's end (33.86-34.18 dB at the peak rate, 34.66 at
 the end), where phase E's fell 0.8-1.3 dB. Phase F was the bundled model until phase G
-(configs/default_model_polish.py, 8000 more steps at 3e-5) replaced it.
+(configs/default_model_polish.py, 8000 more steps at 3e-5) replaced it; phase H
+(configs/default_model_crop256.py, 256x256 crops) replaced G.
 """
 
 from configs import default_model_range
