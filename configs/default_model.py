@@ -13,8 +13,10 @@ warm-up and cosine decay, uniform-noise training quantization. 16000 steps: unde
 overflowed to NaN). The bundled model is this run continued for 4000 steps at 1e-4
 (configs/default_model_scr.py without selective compression, phase B), 14000 more with a
 widened lambda ladder (configs/default_model_wide.py, phase C), 12000 more with its top raised
-(configs/default_model_range.py, phase D) and 9000 more at a low rate with it raised again
-(configs/default_model_reach.py, phase F), exported ``--compact``.
+(configs/default_model_range.py, phase D), 9000 more at a low rate with it raised again
+(configs/default_model_reach.py, phase F), 8000 more at a lower rate
+(configs/default_model_polish.py, phase G) and 614 on 256x256 crops
+(configs/default_model_crop256.py, phase H), exported ``--compact``.
 """
 
 import ml_collections
