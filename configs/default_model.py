@@ -15,8 +15,9 @@ overflowed to NaN). The bundled model is this run continued for 4000 steps at 1e
 widened lambda ladder (configs/default_model_wide.py, phase C), 12000 more with its top raised
 (configs/default_model_range.py, phase D), 9000 more at a low rate with it raised again
 (configs/default_model_reach.py, phase F), 8000 more at a lower rate
-(configs/default_model_polish.py, phase G) and 614 on 256x256 crops
-(configs/default_model_crop256.py, phase H), exported ``--compact``.
+(configs/default_model_polish.py, phase G), 614 on 256x256 crops
+(configs/default_model_crop256.py, phase H) and 2000 more with the ladder's top raised
+(configs/default_model_crop256_top.py, phase I), exported ``--compact``.
 """
 
 import ml_collections

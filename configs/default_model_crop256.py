@@ -13,7 +13,8 @@ default model, phase H"): the bundled file is this run's checkpoint at step 614 
 SIGTERM, which checkpoints, to leave the session time for its checks; before the x0.1 step).
 Kodak q = 1..8 at 0.039-1.492 bpp (five other photos: 0.052-1.516), 30.11 dB at 0.444 bpp;
 BD-rate against phase G -8.7% in PSNR (-12.9% in MS-SSIM) on Kodak, -9.4% (-13.0%) on the other
-photos; +18.8% against Pillow WebP, -41.5% against Pillow JPEG.
+photos; +18.8% against Pillow WebP, -41.5% against Pillow JPEG. Bundled until phase I
+(configs/default_model_crop256_top.py: 2000 more steps, the ladder's top raised) replaced it.
 """
 
 from configs import default_model_polish
