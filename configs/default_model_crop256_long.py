@@ -2,7 +2,7 @@
 crops at a higher peak rate (Adam 1e-4; phases G-I: 3e-5), to see whether the larger crops
 still have more to teach than a fine-tuning rate can take in.
 
-    cp jlic/assets/default.jlicm runs/default_model_phase_i.jlicm   # phase I, while it is bundled
+    git show 0084457:jlic/assets/default.jlicm > runs/default_model_phase_i.jlicm
     python train.py --config configs/default_model_crop256_long.py \
         --workdir runs/default_model_crop256_long
 
