@@ -1,7 +1,7 @@
 """The ``jlic`` command.
 
     jlic compress IN.png -o OUT.jlic [--model FILE] [--quality Q | --bpp X [--bpp-strict]
-                  [--open-loop]] [--verbose]
+                  [--open-loop]] [--refine [STEPS]] [--verbose]
     jlic decompress IN.jlic -o OUT.png [--model FILE]
     jlic info FILE.jlic [--model FILE]
     jlic export WORKDIR -o MODEL.jlicm [--label TEXT] [--compact]
@@ -63,11 +63,12 @@ def _encode(args, model, image):
     from jlic import codec
 
     if args.bpp is not None and args.open_loop:
-        return codec.Encoder(model, image).encode(args.bpp), args.bpp, None
+        return codec.Encoder(model, image, args.refine).encode(args.bpp), args.bpp, None
     if args.bpp is not None:
         from jlic.rate_control import compress_to_bpp
 
-        search = compress_to_bpp(model, image, args.bpp, strict=args.bpp_strict)
+        search = compress_to_bpp(model, image, args.bpp, strict=args.bpp_strict,
+                                 refine_steps=args.refine)
         if not search.reachable:
             print(f"jlic: warning: {args.bpp:g} bpp is outside this model's range for this "
                   f"image; wrote the nearest achievable size, {search.bpp:.4f} bpp",
@@ -76,7 +77,7 @@ def _encode(args, model, image):
     rate = None
     if model.rate_spec is QUALITY:
         rate = QUALITY.default if args.quality is None else args.quality
-    return codec.Encoder(model, image).encode(rate), rate, None
+    return codec.Encoder(model, image, args.refine).encode(rate), rate, None
 
 
 def _verbose_report(model, image, data, t_enc: float) -> str:
@@ -178,6 +179,8 @@ def cmd_import(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from jlic.refine import REFINE_STEPS  # (imports jax: after cpu_flags.configure)
+
     p = argparse.ArgumentParser(prog="jlic", description="Learned image compression.")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compress", help="image -> .jlic file")
@@ -192,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --bpp: never exceed the target")
     c.add_argument("--open-loop", action="store_true",
                    help="with --bpp and an AFB model: one pass at target B, no search")
+    c.add_argument("--refine", type=int, nargs="?", const=REFINE_STEPS, default=0,
+                   metavar="STEPS", help="encoder-side refinement: optimize the latents for "
+                   f"this image ({REFINE_STEPS} steps if no number; about 0.5 s per step for "
+                   "768x512 on 2 cores): smaller files at the same quality, same decoder")
     c.add_argument("-v", "--verbose", action="store_true",
                    help="decode the file again and print bpp, PSNR and MS-SSIM")
     c.set_defaults(func=cmd_compress)

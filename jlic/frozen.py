@@ -3,7 +3,7 @@
 A model file (``.jlicm``, a NumPy ``.npz`` archive read with ``allow_pickle=False``) holds
 
     format            int, MODEL_FORMAT
-    config            JSON: {"model": {"name", "N", "M", ...}, "label": str}
+    config            JSON: {"model": {"name", "N", "M", ...}, "label": str, "objective": ...}
     param/<path>      every nnx.Param and Quantiles array of the model
     z/freqs,offsets,lengths   factorized-prior tables, one per channel of z
     y/freqs,offsets,lengths   Gaussian tables, one per scale-table entry
@@ -15,6 +15,12 @@ store every kernel of at least COMPACT_MIN_SIZE values in float16 (the model *is
 weights: tables and the exact path are computed from them) and no integer layers: the loader
 derives those from the parameters (``config["exact_layers"] == "derived"``), which is exact on
 every machine. They are about a quarter of the size.
+
+``config["objective"]`` records the training objective's distortion weight, which only the
+encoder uses (``jlic.refine``): ``{"lmbda": l}`` for a single-rate model, ``{"lambda_min": a,
+"lambda_max": b}`` for an SCR model (lambda_q geometric from q = 1 to 8, ``scr_lambdas``), MSE on
+0..255. Decoding does not depend on it, so the fingerprint leaves it out: adding it to an existing
+file keeps that file's .jlic files decodable.
 
 Tables are computed once by ``freeze`` and stored; loading never recomputes them and checks the
 fingerprint, so a damaged file is refused. The jitted coding functions are
@@ -45,16 +51,32 @@ from jlic.entropy.coder import IndexedCoder
 from jlic.entropy.factorized import Quantiles
 from jlic.entropy.gaussian import scale_index, scale_table
 from jlic.entropy.tables import TableSet, factorized_tables, gaussian_tables
-from jlic.errors import ModelFileError
+from jlic.errors import ModelFileError, RateError
 from jlic.exact import IntegerCodingParams, build, build_layers, build_tables
 from jlic.files import InputError, atomic_write, read_bounded
 from jlic.models import MODELS, build_model
+from jlic.rate import SCR_LEVELS
 
 MODEL_FORMAT = 1
 SYNTHESIS_BAND_ROWS = 64  # latent rows per synthesis band (1024 pixels)
 SYNTHESIS_HALO = 4  # latent rows of context on each side of a band
 COMPACT_MIN_SIZE = 4096  # kernels at least this large are stored in float16 by compact files
 MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest real model is ~100 MB
+
+
+OBJECTIVE_KEYS = {"none": frozenset({"lmbda"}),  # the objective entry by rate input kind
+                  "quality": frozenset({"lambda_min", "lambda_max"})}
+
+
+def objective_of(train_config) -> dict | None:
+    """The ``objective`` entry of a model file from a training config (None for AFB, whose
+    rate term is not a lambda)."""
+    if train_config.loss == "rd":
+        return {"lmbda": float(train_config.lmbda)}
+    if train_config.loss == "scr":
+        return {"lambda_min": float(train_config.scr.lambda_min),
+                "lambda_max": float(train_config.scr.lambda_max)}
+    return None
 
 
 def _check_config(config) -> None:
@@ -73,6 +95,12 @@ def _check_config(config) -> None:
         raise ModelFileError("its label is not a string")
     if config.get("exact_layers", "stored") not in ("stored", "derived"):
         raise ModelFileError("its config has an invalid exact_layers")
+    objective = config.get("objective", {})
+    if not (isinstance(objective, dict)
+            and (not objective or frozenset(objective) in OBJECTIVE_KEYS.values())
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and np.isfinite(v) and v > 0 for v in objective.values())):
+        raise ModelFileError("its config has an invalid objective (positive lambdas expected)")
 
 
 def flat_variables(state) -> list[tuple[str, nnx.Variable]]:
@@ -88,7 +116,8 @@ def flat_arrays(state) -> dict[str, np.ndarray]:
 
 def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet,
                    exact: dict | None = None) -> bytes:
-    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    decoding = {k: v for k, v in config.items() if k != "objective"}  # encoder-only
+    h = hashlib.sha256(json.dumps(decoding, sort_keys=True).encode())
     arrays = {**{f"param/{k}": v for k, v in params.items()}, **(exact or {}),
               "z/freqs": z.freqs, "z/offsets": z.offsets, "z/lengths": z.lengths,
               "y/freqs": y.freqs, "y/offsets": y.offsets, "y/lengths": y.lengths}
@@ -197,6 +226,21 @@ class FrozenModel:
     def rate_spec(self):
         """The model's rate input (``jlic.rate``: NONE, QUALITY or BPP_TARGET)."""
         return self.model.rate_spec
+
+    def rd_lambda(self, rate=None) -> float:
+        """The training objective's lambda at ``rate`` (MSE on 0..255; ``objective`` above):
+        the single-rate model's, or lambda_q of the SCR ladder (geometric in q, fractional q
+        included). Raises ``RateError`` when the file does not record it."""
+        objective = self.config.get("objective")
+        if not objective or frozenset(objective) != OBJECTIVE_KEYS.get(self.rate_spec.kind):
+            raise RateError("this model file does not record the lambda it was trained with, "
+                            "which refinement needs (files from 'jlic export' of a single-rate "
+                            "or SCR training run do)")
+        if "lmbda" in objective:
+            return float(objective["lmbda"])
+        q = float(self.rate_spec.check(rate))
+        lo, hi = objective["lambda_min"], objective["lambda_max"]
+        return float(lo * (hi / lo) ** ((q - 1.0) / (SCR_LEVELS - 1)))
 
     def _rate(self, rate):
         return None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)
@@ -317,11 +361,12 @@ def _round_kernels_to_float16(params_state) -> set[str]:
 
 
 def freeze(model: nnx.Module, model_config: dict, label: str = "",
-           exact: bool = True, compact: bool = False) -> FrozenModel:
+           exact: bool = True, compact: bool = False,
+           objective: dict | None = None) -> FrozenModel:
     """Computes the integer tables of a trained model (and, with ``exact``, its integer
     hyper-synthesis, ``jlic.exact``) and returns it frozen for coding. ``compact`` rounds the
     large kernels of ``model`` to float16 (in place) and stores them so (see the module
-    docstring)."""
+    docstring); ``objective`` is recorded for refinement (``objective_of``)."""
     _, params_state, quantiles_state = nnx.split(model, nnx.Param, Quantiles)
     half = _round_kernels_to_float16(params_state) if compact else set()
     if compact:
@@ -342,6 +387,8 @@ def freeze(model: nnx.Module, model_config: dict, label: str = "",
     # constructor arguments, and checked against the rebuilt model on load
     config = {"model": dict(model_config), "label": label,
               "class": type(model).__name__, "rate_input": model.rate_spec.kind}
+    if objective:
+        config["objective"] = dict(objective)
     exact_arrays = None
     if exact and compact:
         config["exact_layers"] = "derived"

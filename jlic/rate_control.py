@@ -52,11 +52,11 @@ def rate_range(model) -> tuple[float, float]:
 class _Search:
     """Probes of one image at rate inputs r, each a real file; bpp from its size."""
 
-    def __init__(self, model, image, target_bpp, strict, tolerance):
+    def __init__(self, model, image, target_bpp, strict, tolerance, refine_steps):
         self.model, self.target, self.strict, self.tolerance = model, target_bpp, strict, \
             tolerance
         self.lo, self.hi = rate_range(model)
-        self.encoder = codec.Encoder(model, image)
+        self.encoder = codec.Encoder(model, image, refine_steps)
         self.pixels = self.encoder.height * self.encoder.width
         self.probes = {}
 
@@ -136,16 +136,19 @@ class _Search:
 
 
 def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
-                    tolerance: float = 0.01, max_probes: int = 24) -> RateSearch:
+                    tolerance: float = 0.01, max_probes: int = 24,
+                    refine_steps: int = 0) -> RateSearch:
     """Codes ``image`` (uint8 HxW or HxWx3) into a file of ``target_bpp`` bits per pixel
     within ``tolerance`` (relative) by searching the model's rate input with real encodes.
 
     Returns a ``RateSearch`` (file bytes, rate input used, bpp, probes, reachable). With
-    ``strict`` the file is never above the target. Raises ``RateError`` for a model without
-    a rate input, a non-positive target, or (strict) a target below the smallest file."""
+    ``strict`` the file is never above the target. With ``refine_steps`` every probe is a
+    refined encode (``jlic.refine``; the first guess comes from unrefined estimates). Raises
+    ``RateError`` for a model without a rate input, a non-positive target, or (strict) a
+    target below the smallest file."""
     if not (np.isfinite(target_bpp) and target_bpp > 0):
         raise RateError(f"target bpp must be positive, got {target_bpp}")
-    search = _Search(model, image, target_bpp, strict, tolerance)
+    search = _Search(model, image, target_bpp, strict, tolerance, refine_steps)
     r, b = search.probe(search.first_guess())
     if search.good(b):
         return search.finish(r)

@@ -56,11 +56,11 @@ def _train_cmd(workdir, steps, data_dir):
             f"--config.data.train_dir={data_dir}"]
 
 
-def _final_params(workdir):
+def _final_model(workdir):
     from jlic.export import export_workdir
 
     out = os.path.join(workdir, "final.jlicm")
-    return export_workdir(str(workdir), out, label="x").params
+    return export_workdir(str(workdir), out, label="x")
 
 
 def test_killed_run_resumes_to_identical_parameters(tmp_path):
@@ -82,7 +82,9 @@ def test_killed_run_resumes_to_identical_parameters(tmp_path):
     assert done and done[-1] < steps, "the run finished before it could be killed"
     subprocess.run(_train_cmd(wd, steps, TRAIN_DATA), check=True, env=env, cwd=ROOT,
                    capture_output=True)
-    a, b = _final_params(ref), _final_params(wd)
+    frozen = _final_model(ref)
+    assert frozen.rd_lambda() == tiny.get_config().lmbda  # recorded for refinement
+    a, b = frozen.params, _final_model(wd).params
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)

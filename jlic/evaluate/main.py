@@ -30,6 +30,8 @@ def parse_args(argv):
                    help="SCR qualities to test (comma-separated; fractional allowed)")
     p.add_argument("--bpp", default="0.2,0.35,0.5,0.65,0.8,1.0,1.2,1.4",
                    help="bpp targets to test for models whose rate input is a bpp target")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="encoder-side refinement steps for the models (jlic compress --refine)")
     p.add_argument("--baselines", default="jpeg,webp", help="Pillow codecs to measure live "
                    "(jpeg, webp; empty for none)")
     p.add_argument("--refs", default="default", help="'default' (CompressAI, VTM, BPG, JPEG, "
@@ -57,11 +59,13 @@ def _model_curves(args, paths, progress):
         name, _, path = spec.rpartition("=")
         model = FrozenModel.load(path)
         name = name or os.path.splitext(os.path.basename(path))[0]
-        rs = run.evaluate_model(model, paths, _rates(model, args), name, progress)
+        rs = run.evaluate_model(model, paths, _rates(model, args), name, progress, args.refine)
         curves[name] = run.curve(rs)
         records += rs
         report.write_json(os.path.join(args.out, f"{name}.json"), name,
-                          f"jlic {model.label} ({model.rate_spec.kind} rate input), real files",
+                          f"jlic {model.label} ({model.rate_spec.kind} rate input"
+                          + (f", {args.refine} refinement steps" if args.refine else "")
+                          + "), real files",
                           curves[name])
     return curves, records
 

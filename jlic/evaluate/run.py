@@ -56,7 +56,9 @@ def _quality(original, decoded):
     return psnr(original, decoded), msssim
 
 
-def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
+def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0) -> list[Record]:
+    """Codes every image at every rate input (``refine_steps``: encoder-side refinement,
+    ``jlic.refine``); encode time is per file, analysis included."""
     records = []
     bar = tqdm(total=len(paths) * len(rates), desc=name, disable=not progress, leave=False)
     for path in paths:
@@ -64,7 +66,7 @@ def evaluate_model(model, paths, rates, name, progress=True) -> list[Record]:
         pixels = image.shape[0] * image.shape[1]
         for rate in rates:
             t0 = time.perf_counter()
-            lat = codec.quantized_latents(model, image, rate)
+            lat = codec.quantized_latents(model, image, rate, refine_steps)
             data = codec.pack_latents(model, lat, image.shape[0], image.shape[1], 3)
             t1 = time.perf_counter()
             decoded = codec.decompress(model, data)

@@ -1,0 +1,151 @@
+"""Encoder-side refinement (jlic.refine): real files from the bundled model, smaller for the
+same quality, decoded by the unchanged decoder."""
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import AFB_CONFIG, KODAK, PYTHON, ROOT, perturbed_afb
+from jlic import codec
+from jlic.cli import DEFAULT_MODEL
+from jlic.errors import ModelFileError, RateError
+from jlic.frozen import FrozenModel, freeze
+from jlic.rate_control import compress_to_bpp
+from jlic.refine import refine_latents
+from jlic.train.losses import scr_lambdas
+
+GOLDEN = os.path.join(ROOT, "tests", "data", "golden.jlicm")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return FrozenModel.load(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def image():
+    """A real photo, 128 x 192 (a crop of kodim23 with edges and flat areas)."""
+    return np.asarray(Image.open(os.path.join(KODAK, "kodim23.png")).convert("RGB"))[192:320,
+                                                                                     288:480]
+
+
+def _real_objective(model, image, data, q):
+    """lambda_q * MSE (0..255) + bpp of a real file, decoded."""
+    decoded = codec.decompress(model, data)
+    mse = np.mean(np.square(decoded.astype(np.float64) - image))
+    return model.rd_lambda(q) * mse + 8 * len(data) / (image.shape[0] * image.shape[1])
+
+
+@pytest.mark.parametrize("q", [2.0, 6.5])
+def test_refined_files_have_a_lower_real_objective(model, image, q):
+    plain = codec.compress(model, image, q)
+    refined = codec.compress(model, image, q, refine_steps=10)
+    assert refined != plain
+    assert codec.decompress(model, refined).shape == image.shape
+    j_plain, j_refined = (_real_objective(model, image, d, q) for d in (plain, refined))
+    assert j_refined < 0.98 * j_plain, (j_plain, j_refined)
+
+
+def test_refinement_returns_the_best_iterate(model, image):
+    enc = codec.Encoder(model, image)
+    y, z = enc._analysis(4.0)
+    _, _, j0, j1 = refine_latents(model, enc.x, y, z, enc.height, enc.width, 4.0, 8)
+    assert np.isfinite(j0) and j1 < j0
+    _, _, j0_again, j_one = refine_latents(model, enc.x, y, z, enc.height, enc.width, 4.0, 1)
+    assert j_one == j0_again == pytest.approx(j0)  # one step: only the start was evaluated
+
+
+def test_rate_control_with_refinement_lands_on_the_target(model, image):
+    plain = compress_to_bpp(model, image, 0.6)
+    search = compress_to_bpp(model, image, 0.6, refine_steps=5)
+    assert search.reachable and abs(search.bpp - 0.6) <= 0.006
+    assert search.bpp == 8 * len(search.data) / image[..., 0].size
+    mse = [np.mean(np.square(codec.decompress(model, s.data).astype(float) - image))
+           for s in (plain, search)]
+    assert mse[1] < mse[0]  # the same size, closer to the image
+
+
+def test_rd_lambda_is_the_training_ladder(model):
+    assert model.config["objective"] == {"lambda_min": 0.0002, "lambda_max": 1.0}
+    for q in (1.0, 3.25, 8.0):
+        assert model.rd_lambda(q) == pytest.approx(float(scr_lambdas(q, 0.0002, 1.0)))
+    with pytest.raises(RateError, match="quality"):
+        model.rd_lambda(9.0)
+
+
+def test_models_without_their_lambda_refuse_refinement(image):
+    golden = FrozenModel.load(GOLDEN)
+    assert codec.compress(golden, image)  # plain coding is unaffected
+    with pytest.raises(RateError, match="does not record the lambda"):
+        codec.Encoder(golden, image, refine_steps=5)
+    afb = freeze(perturbed_afb(), AFB_CONFIG)
+    with pytest.raises(RateError, match="does not record the lambda"):
+        codec.Encoder(afb, image, refine_steps=5)
+    for bad in (-1, 2.5, True, 10**6):
+        with pytest.raises(RateError, match="refinement steps"):
+            codec.Encoder(golden, image, refine_steps=bad)
+
+
+def test_objective_is_outside_the_fingerprint_and_checked_on_load(tmp_path, image):
+    golden = FrozenModel.load(GOLDEN)
+    config = {**golden.config, "objective": {"lmbda": 0.013}}
+    with_lambda = FrozenModel(config, golden.params, golden.z_tables, golden.y_tables,
+                              golden.exact_arrays)
+    assert with_lambda.fingerprint == golden.fingerprint
+    path = tmp_path / "m.jlicm"
+    with_lambda.save(str(path))
+    loaded = FrozenModel.load(str(path))
+    assert loaded.rd_lambda() == 0.013
+    old_file = codec.compress(golden, image)  # files of the model before it recorded lambda
+    assert np.array_equal(codec.decompress(loaded, old_file), codec.decompress(golden, old_file))
+    refined = codec.compress(loaded, image, refine_steps=3)
+    assert codec.decompress(golden, refined).shape == image.shape  # any copy of the model decodes
+    for objective in ({"lmbda": -1.0}, {"lmbda": float("nan")}, {"lmbda": "x"},
+                      {"lambda": 0.1}, [0.1]):
+        bad = FrozenModel({**golden.config, "objective": objective}, golden.params,
+                          golden.z_tables, golden.y_tables, golden.exact_arrays)
+        bad.save(str(path))
+        with pytest.raises(ModelFileError, match="objective"):
+            FrozenModel.load(str(path))
+
+
+def test_cli_refine(tmp_path, image):
+    src, out = tmp_path / "crop.png", tmp_path / "crop.jlic"
+    Image.fromarray(image).save(src)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+
+    def jlic(*args):
+        return subprocess.run([PYTHON, "-m", "jlic", *map(str, args)], capture_output=True,
+                              text=True, env=env, cwd=ROOT)
+
+    res = jlic("compress", src, "-o", out, "--quality", 5, "--refine", 4, "--verbose")
+    assert res.returncode == 0, res.stderr
+    assert "quality 5" in res.stdout and "PSNR" in res.stdout
+    assert jlic("decompress", out, "-o", tmp_path / "back.png").returncode == 0
+    res = jlic("compress", src, "-o", tmp_path / "x.jlic", "--refine", -3)
+    assert res.returncode == 1 and res.stderr.startswith("jlic: error: refinement steps")
+    res = jlic("compress", src, "-o", tmp_path / "x.jlic", "--model", GOLDEN, "--refine")
+    assert res.returncode == 1 and "does not record the lambda" in res.stderr
+    assert not (tmp_path / "x.jlic").exists()
+
+
+def test_eval_with_refinement(tmp_path, model, image):
+    data, out = tmp_path / "imgs", tmp_path / "out"
+    data.mkdir()
+    Image.fromarray(image).save(data / "crop.png")
+    res = subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--model", f"m={DEFAULT_MODEL}",
+                          "--data", data, "--out", out, "--qualities", "3", "--refine", "5",
+                          "--baselines", "", "--refs", "none", "--no-progress"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    result = json.loads((out / "m.json").read_text())
+    assert "5 refinement steps" in result["description"]
+    row = (out / "per_image.csv").read_text().splitlines()[1].split(",")
+    size, psnr = int(row[3]), float(row[5])
+    assert result["results"]["bpp"][0] == pytest.approx(8 * size / image[..., 0].size)
+    j_refined = model.rd_lambda(3.0) * 255**2 / 10 ** (psnr / 10) + 8 * size / image[..., 0].size
+    assert j_refined < _real_objective(model, image, codec.compress(model, image, 3.0), 3.0)
