@@ -116,7 +116,8 @@ def flat_arrays(state) -> dict[str, np.ndarray]:
 
 def fingerprint_of(config: dict, params: dict[str, np.ndarray], z: TableSet, y: TableSet,
                    exact: dict | None = None) -> bytes:
-    decoding = {k: v for k, v in config.items() if k != "objective"}  # encoder-only
+    decoding = {k: v for k, v in config.items() if k != "objective"} \
+        if isinstance(config, dict) else config  # the objective is encoder-only
     h = hashlib.sha256(json.dumps(decoding, sort_keys=True).encode())
     arrays = {**{f"param/{k}": v for k, v in params.items()}, **(exact or {}),
               "z/freqs": z.freqs, "z/offsets": z.offsets, "z/lengths": z.lengths,

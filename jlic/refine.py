@@ -20,8 +20,11 @@ latents.
 
 Only the encoder changes: the file format and the decoder are the same, refined files decode
 with any jlic and stay bit-exact (the symbols are quantized by the exact path as always).
-Measured on the bundled model (BENCHMARKS.md "Encoder-side refinement"): 40 steps take about
-20 s for a 768x512 image on 2 CPU cores.
+Measured on the bundled model (BENCHMARKS.md "Encoder-side refinement"): 20 steps take about
+12 s for a 768x512 image on 2 CPU cores (plain encoding: 0.5 s) and make Kodak's files 10.2%
+smaller at equal PSNR (BD-rate). The step size (0.005, 0.01, 0.02) and count (20, 40) were
+compared on four training photos (CID22, 512x512, q = 2, 4.5, 7) after a first look at three
+Kodak images.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from jlic.quantize import round_ste
 REFINE_STEPS = 20  # the CLI's --refine without a value
 REFINE_LR = 0.01  # Adam's peak step, in quantization steps of y (and of z, whose step is 1)
 MAX_REFINE_STEPS = 10_000
-REFINE_MEMORY_FACTOR = 3  # refinement's memory over ``codec.coding_bytes`` (gradients of g_s)
+REFINE_MEMORY_FACTOR = 3  # refinement's memory over ``codec.coding_bytes`` (gradients of g_s;
+# measured 1.8 GB peak for a 1536x1024 image, under the 2.6 GB this allows)
 
 
 def objective(model, latents, x, height: int, width: int, rate, lmbda):
