@@ -69,6 +69,9 @@ def _encode(args, model, image):
 
         search = compress_to_bpp(model, image, args.bpp, strict=args.bpp_strict,
                                  refine_steps=args.refine)
+        if args.refine and search.reachable and not search.refined:
+            print("jlic: warning: no refined file landed within 1% of the target; wrote the "
+                  "unrefined file", file=sys.stderr)
         if not search.reachable:
             print(f"jlic: warning: {args.bpp:g} bpp is outside this model's range for this "
                   f"image; wrote the nearest achievable size, {search.bpp:.4f} bpp",

@@ -28,6 +28,8 @@ from jlic import codec
 from jlic.errors import RateError
 from jlic.rate import BPP_TARGET, QUALITY
 
+MAX_REFINED_PROBES = 4  # refined encodes a search with refinement may spend after the plain one
+
 
 @dataclass
 class RateSearch:
@@ -37,6 +39,7 @@ class RateSearch:
     probes: int
     reachable: bool
     history: list = field(default_factory=list)  # (rate, bpp) of every probe
+    refined: bool = False  # the file was coded from refined latents (``refine_steps``)
 
 
 def rate_range(model) -> tuple[float, float]:
@@ -52,11 +55,11 @@ def rate_range(model) -> tuple[float, float]:
 class _Search:
     """Probes of one image at rate inputs r, each a real file; bpp from its size."""
 
-    def __init__(self, model, image, target_bpp, strict, tolerance, refine_steps):
+    def __init__(self, model, encoder, target_bpp, strict, tolerance):
         self.model, self.target, self.strict, self.tolerance = model, target_bpp, strict, \
             tolerance
         self.lo, self.hi = rate_range(model)
-        self.encoder = codec.Encoder(model, image, refine_steps)
+        self.encoder = encoder
         self.pixels = self.encoder.height * self.encoder.width
         self.probes = {}
 
@@ -142,13 +145,47 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
     within ``tolerance`` (relative) by searching the model's rate input with real encodes.
 
     Returns a ``RateSearch`` (file bytes, rate input used, bpp, probes, reachable). With
-    ``strict`` the file is never above the target. With ``refine_steps`` every probe is a
-    refined encode (``jlic.refine``; the first guess comes from unrefined estimates). Raises
-    ``RateError`` for a model without a rate input, a non-positive target, or (strict) a
-    target below the smallest file."""
+    ``strict`` the file is never above the target. With ``refine_steps`` (``jlic.refine``)
+    the search first runs unrefined; then refined probes (each refined at its own rate input)
+    start at the rate input it found and step by the secant of the unrefined estimate's
+    log(bpp), at most ``MAX_REFINED_PROBES``. Refined sizes are not a smooth function of the
+    rate input (each refinement ends elsewhere), so a bracketing search cannot close in on
+    them; where no refined probe lands, the unrefined file is returned (``refined`` False): the
+    target comes first. ``probes`` counts both. Raises ``RateError`` for a model without a
+    rate input, a non-positive target, or (strict) a target below the smallest file."""
     if not (np.isfinite(target_bpp) and target_bpp > 0):
         raise RateError(f"target bpp must be positive, got {target_bpp}")
-    search = _Search(model, image, target_bpp, strict, tolerance, refine_steps)
+    rate_range(model)  # refuses models without a rate input before any work
+    encoder = codec.Encoder(model, image, refine_steps)
+    plain = _run(_Search(model, codec.Encoder(model, image), target_bpp, strict, tolerance),
+                 max_probes)
+    if not refine_steps or not plain.reachable:
+        return plain
+    return _refined_search(plain, _Search(model, encoder, target_bpp, strict, tolerance))
+
+
+def _refined_search(plain: RateSearch, search: _Search) -> RateSearch:
+    """Secant steps in the rate input from the unrefined result, on refined probes."""
+    est = search.encoder.estimated_bpp
+    r, h = plain.rate, 0.05
+    lo, hi = max(search.lo, r - h), min(search.hi, r + h)
+    slope = (math.log(est(hi)) - math.log(est(lo))) / max(hi - lo, 1e-6)  # d log(bpp) / dr
+    for _ in range(MAX_REFINED_PROBES):
+        r, b = search.probe(r)
+        if search.good(b):
+            result = search.finish(r)
+            result.probes += plain.probes
+            result.refined = True
+            return result
+        step = (math.log(search.target) - math.log(b)) / slope if slope > 0 else 0.0
+        if abs(step) < 1e-4:
+            break
+        r += step
+    plain.probes += len(search.probes)
+    return plain
+
+
+def _run(search: _Search, max_probes: int) -> RateSearch:
     r, b = search.probe(search.first_guess())
     if search.good(b):
         return search.finish(r)
