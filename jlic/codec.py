@@ -130,7 +130,7 @@ class Encoder:
       model: the codec.
       image: uint8 (H, W) or (H, W, 3), 0..255 (as ``compress``).
       refine_steps: 0, or the Adam steps of encoder-side refinement (``jlic.refine``) at each
-        rate input: smaller files at the same quality for more encode time (about 0.5 s per
+        rate input: smaller files at the same quality for more encode time (about 0.6 s per
         step for a 768x512 image on 2 cores). The model file must record its lambda.
 
     ``encode(rate)`` returns a file's bytes, ``latents(rate)`` the ``Latents`` before entropy
