@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from jlic import codec  # noqa: E402
+from jlic.evaluate.metrics import psnr  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
 from jlic.rate_control import compress_to_bpp  # noqa: E402
 
@@ -44,9 +45,8 @@ def main():
             n += 1
             landed += abs(search.bpp - target) <= 0.01 * target
             refined += search.refined
-            mse = [np.mean(np.square(codec.decompress(model, s.data).astype(float) - image))
-                   for s in (plain, search)]
-            gains.append(10 * np.log10(mse[0] / mse[1]))
+            gains.append(psnr(image, codec.decompress(model, search.data))
+                         - psnr(image, codec.decompress(model, plain.data)))
             print(f"{name} {target:g} bpp: plain {plain.bpp:.4f}, with refinement "
                   f"{search.bpp:.4f} ({'refined' if search.refined else 'unrefined'}, "
                   f"{search.probes} probes), {gains[-1]:+.2f} dB", flush=True)

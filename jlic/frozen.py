@@ -55,7 +55,7 @@ from jlic.errors import ModelFileError, RateError
 from jlic.exact import IntegerCodingParams, build, build_layers, build_tables
 from jlic.files import InputError, atomic_write, read_bounded
 from jlic.models import MODELS, build_model
-from jlic.rate import SCR_LEVELS
+from jlic.rate import scr_lambdas
 
 MODEL_FORMAT = 1
 SYNTHESIS_BAND_ROWS = 64  # latent rows per synthesis band (1024 pixels)
@@ -239,9 +239,8 @@ class FrozenModel:
                             "or SCR training run do)")
         if "lmbda" in objective:
             return float(objective["lmbda"])
-        q = float(self.rate_spec.check(rate))
-        lo, hi = objective["lambda_min"], objective["lambda_max"]
-        return float(lo * (hi / lo) ** ((q - 1.0) / (SCR_LEVELS - 1)))
+        return float(scr_lambdas(self.rate_spec.check(rate), objective["lambda_min"],
+                                 objective["lambda_max"]))
 
     def _rate(self, rate):
         return None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)

@@ -21,6 +21,12 @@ from jlic.errors import RateError
 SCR_LEVELS = 8  # SCR's quality levels: q in [1, SCR_LEVELS]
 
 
+def scr_lambdas(qs, lambda_min: float, lambda_max: float, levels: int = SCR_LEVELS):
+    """The ladder lambda_q = lambda_min * (lambda_max / lambda_min)^((q - 1) / (L - 1)) of
+    qualities qs (MSE on 0..255); the paper's is lambda_min = lambda_max / 2^(L - 1)."""
+    return lambda_min * (lambda_max / lambda_min) ** ((qs - 1.0) / (levels - 1))
+
+
 @dataclass(frozen=True)
 class RateSpec:
     kind: str  # "none", "quality", "bpp": the name used in messages and configs

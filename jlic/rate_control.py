@@ -156,12 +156,12 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
     if not (np.isfinite(target_bpp) and target_bpp > 0):
         raise RateError(f"target bpp must be positive, got {target_bpp}")
     rate_range(model)  # refuses models without a rate input before any work
-    encoder = codec.Encoder(model, image, refine_steps)
+    refining = codec.Encoder(model, image, refine_steps) if refine_steps else None  # checks
     plain = _run(_Search(model, codec.Encoder(model, image), target_bpp, strict, tolerance),
                  max_probes)
-    if not refine_steps or not plain.reachable:
+    if refining is None or not plain.reachable:
         return plain
-    return _refined_search(plain, _Search(model, encoder, target_bpp, strict, tolerance))
+    return _refined_search(plain, _Search(model, refining, target_bpp, strict, tolerance))
 
 
 def _refined_search(plain: RateSearch, search: _Search) -> RateSearch:

@@ -73,18 +73,17 @@ def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda):
     grad = jax.value_and_grad(
         lambda lat: objective(model, lat, x, height, width, rate, lmbda), has_aux=True)
 
-    def body(_, carry):
+    def body(i, carry):
         lat, opt_state, best, best_j, first_j = carry
         (j, _), g = grad(lat)
         better = j < best_j
         best = jax.tree.map(lambda a, b: jnp.where(better, a, b), lat, best)
         updates, opt_state = opt.update(g, opt_state, lat)
-        first_j = jnp.where(jnp.isnan(first_j), j, first_j)
         return (optax.apply_updates(lat, updates), opt_state, best,
-                jnp.minimum(j, best_j), first_j)
+                jnp.minimum(j, best_j), jnp.where(i == 0, j, first_j))
 
     lat = (y / qv, z)
-    init = (lat, opt.init(lat), lat, jnp.inf, jnp.nan)
+    init = (lat, opt.init(lat), lat, jnp.inf, jnp.inf)
     _, _, (u, z), best_j, first_j = jax.lax.fori_loop(0, steps, body, init)
     return u * qv, z, first_j, best_j
 

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from jlic.models.afb import bpp_to_bpf
-from jlic.rate import SCR_LEVELS
+from jlic.rate import SCR_LEVELS, scr_lambdas
 
 
 def bits(likelihoods) -> jnp.ndarray:
@@ -45,12 +45,6 @@ def rate_distortion_loss(lmbda: float, quantization: str = "noise"):
                 "psnr": psnr_from_mse(mse)}
 
     return loss_fn
-
-
-def scr_lambdas(qs, lambda_min: float, lambda_max: float, levels: int = SCR_LEVELS):
-    """The ladder lambda_q = lambda_min * (lambda_max / lambda_min)^((q - 1) / (L - 1)) of
-    qualities qs (MSE on 0..255); the paper's is lambda_min = lambda_max / 2^(L - 1)."""
-    return lambda_min * (lambda_max / lambda_min) ** ((qs - 1.0) / (levels - 1))
 
 
 def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
