@@ -174,7 +174,7 @@ def cmd_export(args) -> None:
 def cmd_import(args) -> None:
     from jlic.compressai_weights import import_checkpoint
 
-    frozen = import_checkpoint(args.checkpoint, args.arch, label=args.label)
+    frozen = import_checkpoint(args.checkpoint, args.arch, label=args.label, lmbda=args.lmbda)
     frozen.save(args.output)
     cfg = frozen.config["model"]
     print(f"{args.output}: {cfg['name']} N={cfg['N']} M={cfg['M']}, "
@@ -182,6 +182,7 @@ def cmd_import(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from jlic.compressai_weights import COMPRESSAI_LAMBDAS
     from jlic.refine import REFINE_STEPS  # (imports jax: after cpu_flags.configure)
 
     p = argparse.ArgumentParser(prog="jlic", description="Learned image compression.")
@@ -229,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--arch", choices=("bmshj2018-hyperprior", "mbt2018-mean"),
                    help="architecture (default: inferred from the keys and shapes)")
     m.add_argument("--label", default="", help="description stored in the model file")
+    m.add_argument("--lmbda", type=float, help="the lambda the checkpoint was trained with "
+                   "(lambda * 255^2 * MSE + bpp; CompressAI's pretrained qualities 1..8: "
+                   + ", ".join(f"{v:g}" for v in COMPRESSAI_LAMBDAS)
+                   + "), recorded so that compress --refine can use the model")
     m.set_defaults(func=cmd_import)
     return p
 

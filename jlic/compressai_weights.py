@@ -70,6 +70,9 @@ def from_compressai(model: nnx.Module, state_dict) -> dict[str, np.ndarray]:
 
 # ---- checkpoint files ------------------------------------------------------------------------
 ARCHITECTURES = {"bmshj2018-hyperprior": "scale_hyperprior", "mbt2018-mean": "mean_scale"}
+# the lambdas of CompressAI's pretrained MSE models, by quality 1..8 (its docs, "Image
+# compression" zoo; the loss is lambda * 255^2 * MSE + bpp with MSE on [0, 1])
+COMPRESSAI_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
 _VBR_KEYS = ("Gain", "QuantABCD", "gayn2zqstep")
 
 
@@ -107,13 +110,21 @@ def infer_architecture(sd: dict) -> tuple[str, dict]:
     return arch, {"name": ARCHITECTURES[arch], "N": N, "M": M, "eb_filters": filters}
 
 
-def import_checkpoint(path: str, arch: str | None = None, label: str = ""):
+def import_checkpoint(path: str, arch: str | None = None, label: str = "",
+                      lmbda: float | None = None):
     """A CompressAI checkpoint file (``torch.save`` of a state dict, read without PyTorch) ->
     a jlic ``FrozenModel`` with integer tables and the exact side-information path.
 
     ``arch`` ("bmshj2018-hyperprior" or "mbt2018-mean") overrides the architecture inferred
-    from the keys and shapes; sizes always come from the shapes."""
+    from the keys and shapes; sizes always come from the shapes. ``lmbda``: the lambda the
+    checkpoint was trained with (its loss lambda * 255^2 * MSE + bpp, MSE on [0, 1]; CompressAI's
+    zoo: ``COMPRESSAI_LAMBDAS``), recorded as the model's objective so that encoder-side
+    refinement (``jlic.refine``) can use it; a checkpoint does not say it."""
     from jax import numpy as jnp
+
+    if lmbda is not None and not (isinstance(lmbda, (int, float)) and not isinstance(lmbda, bool)
+                                  and np.isfinite(lmbda) and lmbda > 0):
+        raise CheckpointError(f"lambda must be a positive number, got {lmbda!r}")
 
     sd = _rename_legacy_keys(read_state_dict(path))
     inferred, config = infer_architecture(sd)
@@ -143,4 +154,5 @@ def import_checkpoint(path: str, arch: str | None = None, label: str = ""):
             raise CheckpointError(f"{path!r}: array {key!r} holds non-finite values")
         var.set_value(jnp.asarray(value))
     return freeze(model, config, label=label or f"{inferred} imported from "
-                  f"{os.path.basename(path)}")
+                  f"{os.path.basename(path)}",
+                  objective=None if lmbda is None else {"lmbda": float(lmbda)})

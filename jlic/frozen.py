@@ -236,7 +236,7 @@ class FrozenModel:
         if not objective or frozenset(objective) != OBJECTIVE_KEYS.get(self.rate_spec.kind):
             raise RateError("this model file does not record the lambda it was trained with, "
                             "which refinement needs (files from 'jlic export' of a single-rate "
-                            "or SCR training run do)")
+                            "or SCR training run do; 'jlic import --lmbda' records it)")
         if "lmbda" in objective:
             return float(objective["lmbda"])
         return float(scr_lambdas(self.rate_spec.check(rate), objective["lambda_min"],

@@ -13,6 +13,7 @@ import pytest
 from conftest import PYTHON, ROOT
 from jlic import bitstream, codec
 from jlic.compressai_weights import import_checkpoint
+from jlic.errors import RateError
 from jlic.evaluate.metrics import psnr
 from jlic.frozen import FrozenModel
 from jlic.torch_checkpoint import CheckpointError, read_state_dict
@@ -134,3 +135,33 @@ def test_wrong_shapes_and_lying_storage_sizes_are_refused(tmp_path):
         read_state_dict(str(tmp_path / "short.pth.tar"))
     assert sd["g_a.0.weight"].shape == (16, 3, 5, 5)
 
+
+
+def test_lmbda_records_the_objective_and_enables_refinement(reference, tmp_path):
+    """`--lmbda` makes an imported model refine (lower real lambda * 255^2 * MSE + bpp than its
+    plain file), without changing the model: the fingerprint and plain files are the same."""
+    ckpt = os.path.join(FIXTURES, "mbt2018-mean.pth.tar")
+    res = _jlic_import([ckpt, "-o", "l.jlicm", "--lmbda", "0.013"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    with_lambda = FrozenModel.load(str(tmp_path / "l.jlicm"))
+    plain_model = import_checkpoint(ckpt)
+    assert with_lambda.rd_lambda() == 0.013
+    assert with_lambda.fingerprint == plain_model.fingerprint
+    image = reference["image"]
+    plain = codec.compress(plain_model, image)
+    assert codec.compress(with_lambda, image) == plain
+    refined = codec.compress(with_lambda, image, refine_steps=10)
+    assert refined != plain
+
+    def cost(data):  # the real objective, from the decoded file (decoded by the other copy)
+        x_hat = codec.decompress(plain_model, data).astype(np.float64)
+        mse = np.mean((x_hat - image) ** 2) / 255.0 ** 2
+        return 0.013 * 255.0 ** 2 * mse + 8 * len(data) / (image.shape[0] * image.shape[1])
+
+    assert cost(refined) < cost(plain)
+    with pytest.raises(RateError, match="jlic import --lmbda"):
+        codec.compress(plain_model, image, refine_steps=5)
+    for bad in ("-1", "nan", "0"):
+        res = _jlic_import([ckpt, "-o", "bad.jlicm", "--lmbda", bad], tmp_path)
+        assert res.returncode == 1 and "lambda must be a positive number" in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad.jlicm").exists()

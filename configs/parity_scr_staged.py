@@ -1,0 +1,51 @@
+"""SCR in the paper's three stages on the equal-budget recipe, against the fixed-rate parity runs.
+
+    C=configs/parity_scr_staged.py
+    python train.py --config $C:1 --workdir runs/pss1
+    python train.py --config $C:2 --workdir runs/pss2 --config.init_from=runs/pss1
+    python train.py --config $C:3 --workdir runs/pss3 --config.init_from=runs/pss2
+    python train.py --config $C:2 --workdir runs/pss2b --config.init_from=runs/pss2
+    jlic export runs/pss3 -o runs/pss_scr.jlicm; jlic export runs/pss2b -o runs/pss_wosc.jlicm
+    python eval.py --model scr=runs/pss_scr.jlicm --model scr_wosc=runs/pss_wosc.jlicm \
+        --refs results/train_parity/jlic_noise.json --baselines "" \
+        --out results/scr_staged_vs_fixed_rate
+
+The budget is that of the four fixed-rate models SCR replaces
+(results/train_parity/jlic_noise.json: lambda 0.0035 / 0.0067 / 0.013 / 0.025, 3156 steps
+each, 12624 in all), split into three equal stages of 4208 steps, one SCR level per step (so a
+step costs what a fixed-rate step does):
+
+- stage 1 (``:1``): the single-rate base at the ladder's top, lambda 0.2, the parity recipe
+  (mean-scale N=64 M=96, 128x128 crops, batch 8, Adam 1e-3 with x0.1 at 90%, uniform noise);
+- stage 2 (``:2``): SCR's gain units (QV/IQV) over the 8 levels, lambda_q = 0.2 * 2^-(8 - q),
+  Adam 1e-4 (the per-level vectors 30x), without selective compression; run again from its
+  own end it is the w/o-SC ablation at equal steps (the paper's released-results comparison);
+- stage 3 (``:3``): the importance map and adjustment curves added, same loss and rates.
+
+q = 2..5 sit at 0.0031 / 0.0063 / 0.0125 / 0.025, beside the fixed-rate lambdas.
+Result: BENCHMARKS.md "SCR against fixed-rate models", staged.
+"""
+
+import ml_collections
+
+from configs import parity
+
+STAGE_STEPS = 12624 // 3
+
+
+def get_config(stage="1"):
+    if stage not in ("1", "2", "3"):
+        raise ValueError(f"parity_scr_staged: stage is 1, 2 or 3, not {stage!r}")
+    c = parity.get_config()
+    c.steps = STAGE_STEPS
+    if stage == "1":
+        c.lmbda = c.scr.lambda_max
+        return c
+    c.model = ml_collections.ConfigDict(dict(
+        name="scr_mean_scale", N=64, M=96, eb_filters=(3, 3, 3, 3), residual=False,
+        fig2=False, selective=stage == "3"))
+    c.loss = "scr"
+    c.scr.levels_per_step = 1
+    c.learning_rate = 1e-4
+    c.gain_lr_multiplier = 30.0
+    return c
