@@ -135,7 +135,8 @@ class Encoder:
 
     ``encode(rate)`` returns a file's bytes, ``latents(rate)`` the ``Latents`` before entropy
     coding, ``estimated_bpp(rate)`` the integer tables' bits per pixel of the unrefined latents
-    without coding (a quick guess for rate control).
+    without coding (a quick guess for rate control). With refinement, both take ``bpp_band``
+    (``jlic.refine.refine_latents``): refine within a band of file sizes.
     """
 
     def __init__(self, model: FrozenModel, image: np.ndarray, refine_steps: int = 0):
@@ -168,16 +169,18 @@ class Encoder:
             return y, z
         return self._yz
 
-    def latents(self, rate=None) -> Latents:
+    def latents(self, rate=None, bpp_band=None) -> Latents:
         rate = check_rate(self.model, rate)
         y, z = self._analysis(rate)
         if self.refine_steps:
             y, z, _, _ = refine_latents(self.model, self.x, y, z, self.height, self.width,
-                                        rate, self.refine_steps)
+                                        rate, self.refine_steps, bpp_band)
+        elif bpp_band is not None:
+            raise RateError("a rate band needs refinement (refine_steps)")
         return _quantize(self.model, y, z, rate)
 
-    def encode(self, rate=None) -> bytes:
-        return pack_latents(self.model, self.latents(rate), self.height, self.width,
+    def encode(self, rate=None, bpp_band=None) -> bytes:
+        return pack_latents(self.model, self.latents(rate, bpp_band), self.height, self.width,
                             self.channels)
 
     def estimated_bpp(self, rate=None) -> float:

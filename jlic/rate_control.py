@@ -28,7 +28,7 @@ from jlic import codec
 from jlic.errors import RateError
 from jlic.rate import BPP_TARGET, QUALITY
 
-MAX_REFINED_PROBES = 4  # refined encodes a search with refinement may spend after the plain one
+MAX_REFINED_PROBES = 2  # refined encodes a search with refinement may spend after the plain one
 
 
 @dataclass
@@ -146,13 +146,14 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
 
     Returns a ``RateSearch`` (file bytes, rate input used, bpp, probes, reachable). With
     ``strict`` the file is never above the target. With ``refine_steps`` (``jlic.refine``)
-    the search first runs unrefined; then refined probes (each refined at its own rate input)
-    start at the rate input it found and step by the secant of the unrefined estimate's
-    log(bpp), at most ``MAX_REFINED_PROBES``. Refined sizes are not a smooth function of the
-    rate input (each refinement ends elsewhere), so a bracketing search cannot close in on
-    them; where no refined probe lands, the unrefined file is returned (``refined`` False): the
-    target comes first. ``probes`` counts both. Raises ``RateError`` for a model without a
-    rate input, a non-positive target, or (strict) a target below the smallest file."""
+    the search first runs unrefined; then the latents are refined at the rate input it found,
+    held to a band of file sizes around the target (half the tolerance; strict: its lower
+    half), at most ``MAX_REFINED_PROBES`` times. Unconstrained refined sizes are not a smooth
+    function of the rate input (each refinement ends elsewhere: +-10% between nearby inputs),
+    so no search over the rate input closes in on them; where no refined file lands, the
+    unrefined one is returned (``refined`` False): the target comes first. ``probes`` counts
+    both. Raises ``RateError`` for a model without a rate input, a non-positive target, or
+    (strict) a target below the smallest file."""
     if not (np.isfinite(target_bpp) and target_bpp > 0):
         raise RateError(f"target bpp must be positive, got {target_bpp}")
     rate_range(model)  # refuses models without a rate input before any work
@@ -165,23 +166,23 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
 
 
 def _refined_search(plain: RateSearch, search: _Search) -> RateSearch:
-    """Secant steps in the rate input from the unrefined result, on refined probes."""
-    est = search.encoder.estimated_bpp
-    r, h = plain.rate, 0.05
-    lo, hi = max(search.lo, r - h), min(search.hi, r + h)
-    slope = (math.log(est(hi)) - math.log(est(lo))) / max(hi - lo, 1e-6)  # d log(bpp) / dr
-    for _ in range(MAX_REFINED_PROBES):
-        r, b = search.probe(r)
+    """Refined encodes at the unrefined result's rate input, held to a band of file sizes
+    around the target (``jlic.refine``: the unrefined file calibrates the model's estimate);
+    a second attempt shifts the band by the first one's miss."""
+    t, tol = search.target, search.tolerance
+    lo, hi = (t * (1 - 0.75 * tol), t * (1 - 0.25 * tol)) if search.strict else \
+        (t * (1 - 0.5 * tol), t * (1 + 0.5 * tol))
+    history = list(plain.history)
+    for attempt in range(1, MAX_REFINED_PROBES + 1):
+        data = search.encoder.encode(plain.rate, bpp_band=(lo, hi, plain.bpp))
+        b = 8 * len(data) / search.pixels
+        history.append((plain.rate, b))
         if search.good(b):
-            result = search.finish(r)
-            result.probes += plain.probes
-            result.refined = True
-            return result
-        step = (math.log(search.target) - math.log(b)) / slope if slope > 0 else 0.0
-        if abs(step) < 1e-4:
-            break
-        r += step
-    plain.probes += len(search.probes)
+            return RateSearch(data, plain.rate, b, plain.probes + attempt, True, history,
+                              refined=True)
+        shift = math.sqrt(lo * hi) / b  # aim the band where the file should have been
+        lo, hi = lo * shift, hi * shift
+    plain.probes += MAX_REFINED_PROBES
     return plain
 
 
