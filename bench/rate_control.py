@@ -1,7 +1,8 @@
 """Rate-control accuracy on a folder of images with real files (issue: AFB + closed loop).
 
     .venv/bin/python bench/rate_control.py --model runs/afb.jlicm --out results/rate_control \
-        [--data ../shared/data/kodak] [--open-loop-targets 45] [--closed-loop-targets 5]
+        [--data ../shared/data/kodak] [--open-loop-targets 45] [--closed-loop-targets 5] \
+        [--refine STEPS]
 
 Open loop (AFB models only): for each image, N targets drawn uniformly from the model's trained
 range, one pass each at B = target; reports MAE and MSE in bpp of the files and, separately, of
@@ -13,6 +14,8 @@ reaches for that image (reported, not hidden), probes per file and the PSNR of t
 closed-loop files. Strict (any variable-rate model): the same targets with
 ``strict=True``; reports how many files exceed their target (must be 0) and how many targets
 lie below the smallest file the model can make of that image (refused with RateError).
+With ``--refine STEPS`` the closed-loop and strict searches refine (``compress_to_bpp(...,
+refine_steps)``); the share of files that came out refined is reported beside the rest.
 Writes results.json, per_target.csv and target_vs_achieved.png to --out.
 """
 
@@ -52,22 +55,22 @@ def _measure(model, paths, lo, hi, args):
                 rows.append({"image": name, "mode": "open", "target": t,
                              "achieved": 8 * len(data) / pixels,
                              "estimate": lat.estimated_bits / pixels, "probes": 1,
-                             "reachable": True, "psnr": float("nan")})
+                             "reachable": True, "psnr": float("nan"), "refined": False})
         for t in rng.uniform(lo, hi, args.closed_loop_targets):
-            r = compress_to_bpp(model, image, t)
+            r = compress_to_bpp(model, image, t, refine_steps=args.refine)
             rows.append({"image": name, "mode": "closed", "target": t, "achieved": r.bpp,
                          "estimate": float("nan"), "probes": r.probes, "reachable": r.reachable,
-                         "psnr": psnr(image, codec.decompress(model, r.data))})
+                         "psnr": psnr(image, codec.decompress(model, r.data)),
+                         "refined": r.refined})
             try:
-                s = compress_to_bpp(model, image, t, strict=True)
+                s = compress_to_bpp(model, image, t, strict=True, refine_steps=args.refine)
                 rows.append({"image": name, "mode": "strict", "target": t, "achieved": s.bpp,
                              "estimate": float("nan"), "probes": s.probes, "reachable": s.reachable,
-                             "psnr": float("nan")})
+                             "psnr": float("nan"), "refined": s.refined})
             except RateError:  # below the smallest file of this image
                 rows.append({"image": name, "mode": "strict", "target": t,
                              "achieved": float("nan"), "estimate": float("nan"), "probes": 0,
-                             "reachable": False,
-                             "psnr": float("nan")})
+                             "reachable": False, "psnr": float("nan"), "refined": False})
     return rows
 
 
@@ -81,6 +84,8 @@ def main():
     p.add_argument("--range", default="", help="target range lo,hi in bpp (default: the "
                    "model's trained range, or 0.1,2.0 for SCR)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="encoder-side refinement steps for the closed-loop and strict files")
     args = p.parse_args()
 
     import numpy as np
@@ -98,7 +103,7 @@ def main():
     paths = list_images(args.data)
     rows = _measure(model, paths, lo, hi, args)
     summary = {"model": model.label, "data": args.data, "images": len(paths),
-               "target_range_bpp": [lo, hi]}
+               "target_range_bpp": [lo, hi], "refine_steps": args.refine}
     strict = [r for r in rows if r["mode"] == "strict"]
     if strict:
         made = [r for r in strict if np.isfinite(r["achieved"])]
@@ -108,7 +113,8 @@ def main():
             "within_1pct_of_reachable": float(np.mean(
                 [r["target"] - r["achieved"] <= 0.01 * r["target"] for r in made
                  if r["reachable"]])) if any(r["reachable"] for r in made) else None,
-            "mean_probes": float(np.mean([r["probes"] for r in made])) if made else None}
+            "mean_probes": float(np.mean([r["probes"] for r in made])) if made else None,
+            "refined": int(sum(r["refined"] for r in made))}
     for mode in ("open", "closed"):
         rs = [r for r in rows if r["mode"] == mode]
         if not rs:
@@ -125,6 +131,7 @@ def main():
             "unreachable_targets": int((~reach).sum()),
             "mean_probes": float(np.mean([r["probes"] for r in rs])),
             "mean_psnr_db": float(np.nanmean(psnrs)) if np.isfinite(psnrs).any() else None,
+            "refined": int(sum(r["refined"] for r in rs)),
             "max_probes": int(max(r["probes"] for r in rs))}
     opened = [r for r in rows if r["mode"] == "open"]
     if opened:  # the model's own estimate (integer tables' bits, no coding), and by target range
