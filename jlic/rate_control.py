@@ -72,10 +72,7 @@ class _Search:
         return r, self.probes[r][0]
 
     def good(self, b):
-        t = self.target
-        if self.strict:
-            return (1 - self.tolerance) * t <= b <= t
-        return abs(b - t) <= self.tolerance * t
+        return _lands(b, self.target, self.tolerance, self.strict)
 
     def finish(self, r, reachable=True):
         b, data = self.probes[r]
@@ -162,22 +159,31 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
                  max_probes)
     if refining is None or not plain.reachable:
         return plain
-    return _refined_search(plain, _Search(model, refining, target_bpp, strict, tolerance))
+    return _refined_search(plain, refining, target_bpp, strict, tolerance)
 
 
-def _refined_search(plain: RateSearch, search: _Search) -> RateSearch:
-    """Refined encodes at the unrefined result's rate input, held to a band of file sizes
-    around the target (``jlic.refine``: the unrefined file calibrates the model's estimate);
-    a second attempt shifts the band by the first one's miss."""
-    t, tol = search.target, search.tolerance
-    lo, hi = (t * (1 - 0.75 * tol), t * (1 - 0.25 * tol)) if search.strict else \
+def _lands(bpp, target, tolerance, strict) -> bool:
+    """Whether a file of ``bpp`` meets the target: within ``tolerance`` (relative) of it,
+    and with ``strict`` also not above it."""
+    if strict:
+        return (1 - tolerance) * target <= bpp <= target
+    return abs(bpp - target) <= tolerance * target
+
+
+def _refined_search(plain: RateSearch, encoder, t, strict, tol) -> RateSearch:
+    """Refined encodes (``encoder`` refines) at the unrefined result's rate input, held to a
+    band of file sizes around the target ``t`` bpp (``jlic.refine``: the unrefined file
+    calibrates the model's estimate); a second attempt shifts the band by the first one's
+    miss."""
+    lo, hi = (t * (1 - 0.75 * tol), t * (1 - 0.25 * tol)) if strict else \
         (t * (1 - 0.5 * tol), t * (1 + 0.5 * tol))
+    pixels = encoder.height * encoder.width
     history = list(plain.history)
     for attempt in range(1, MAX_REFINED_PROBES + 1):
-        data = search.encoder.encode(plain.rate, bpp_band=(lo, hi, plain.bpp))
-        b = 8 * len(data) / search.pixels
+        data = encoder.encode(plain.rate, bpp_band=(lo, hi, plain.bpp))
+        b = 8 * len(data) / pixels
         history.append((plain.rate, b))
-        if search.good(b):
+        if _lands(b, t, tol, strict):
             return RateSearch(data, plain.rate, b, plain.probes + attempt, True, history,
                               refined=True)
         shift = math.sqrt(lo * hi) / b  # aim the band where the file should have been

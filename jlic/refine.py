@@ -107,10 +107,10 @@ def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band):
     _, _, (u, z), best_j, first_j = jax.lax.fori_loop(0, steps, body, init)
     # to the centres of the bins J was evaluated in: straight-through steps leave values on
     # bin edges, where the encoder's integer means (``jlic.exact``) would round them elsewhere
-    eb = model.entropy_bottleneck
-    z_hat = eb.quantize(z)
-    p = model.coding_params(z_hat, rate)
-    y = jnp.round((u * p["qv"] - p["mean"]) / p["qv"]) * p["qv"] + p["mean"]
+    # (qv depends on the rate only; the mean on the refined z)
+    z_hat = model.entropy_bottleneck.quantize(z)
+    mean = model.coding_params(z_hat, rate)["mean"]
+    y = jnp.round((u * qv - mean) / qv) * qv + mean
     return y, z_hat, first_j, best_j
 
 
