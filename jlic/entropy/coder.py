@@ -37,11 +37,6 @@ _GAMMA = constriction.stream.model.Categorical(
 ESCAPE_FIXED32, ESCAPE_GAMMA = "fixed32", "gamma"
 
 
-def _zigzag(v: np.ndarray) -> np.ndarray:
-    v = v.astype(np.int64)
-    return np.where(v >= 0, 2 * v, -2 * v - 1).astype(np.uint64)
-
-
 def _unzigzag(u: np.ndarray) -> np.ndarray:
     u = u.astype(np.int64)
     return np.where(u % 2 == 0, u // 2, -(u + 1) // 2)
