@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import KODAK, PYTHON, ROOT, SHARED
-from jlic.evaluate.bdrate import bd_psnr, bd_rate
+from jlic.evaluate import report
+from jlic.evaluate.bdrate import bd_psnr, bd_rate, rate_at_equal_quality
 from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr, ssim
 from jlic.evaluate.references import read_compressai_json, read_scr_csv
 
@@ -66,6 +67,23 @@ def test_bd_rate_known_answers():
     assert bd_rate(rate, quality, rate * 0.8, quality) == pytest.approx(-20.0, abs=1e-6)
     assert bd_psnr(rate, quality, rate, quality + 0.5) == pytest.approx(0.5, abs=1e-9)
     assert np.isnan(bd_rate(rate, quality, rate * 100, quality + 100))
+
+
+def test_a_single_rate_point_is_compared_with_a_curve_at_equal_quality():
+    rate = np.array([0.1, 0.2, 0.4, 0.8])
+    quality = 30 + 4 * np.log2(rate / 0.1)  # 30, 34, 38, 42 dB
+    # a point on the curve needing 25% more bits: +25% as the test, -20% as the reference
+    assert rate_at_equal_quality(rate, quality, [0.25], [34.0]) == pytest.approx(25.0)
+    assert rate_at_equal_quality([0.25], [34.0], rate, quality) == pytest.approx(-20.0)
+    # between two points: log(rate) linear in quality (36 dB lies at sqrt(0.2 * 0.4) bpp)
+    assert rate_at_equal_quality(rate, quality, [np.sqrt(0.08)], [36.0]) == pytest.approx(0.0)
+    assert np.isnan(rate_at_equal_quality(rate, quality, [0.05], [29.0]))  # outside the curve
+    with pytest.raises(ValueError, match="one point with a curve"):
+        rate_at_equal_quality(rate, quality, rate, quality)
+    rows = report.bd_table("fixed", {"bpp": [0.25], "psnr-rgb": [34.0]},
+                           {"curve": {"bpp": list(rate), "psnr-rgb": list(quality)}})
+    assert rows[0]["rate at equal PSNR (%)"] == pytest.approx(25.0)
+    assert "| curve | n/a (no overlap or < 4 points) | +25.00 |" in report.markdown_table(rows)
 
 
 def test_bd_rate_of_a_published_pair():

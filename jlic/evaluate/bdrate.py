@@ -6,6 +6,10 @@ BD-PSNR), both fits are integrated over the overlapping quality (rate) interval,
 difference is reported: BD-rate in percent (negative = the test curve needs fewer bits), BD-PSNR
 in dB (positive = the test curve is better). Needs at least 4 points per curve; returns NaN if
 the curves do not overlap.
+
+A single-rate codec has one point, where BD metrics are undefined; ``rate_at_equal_quality``
+compares it with a curve instead: the curve's rate at the point's quality, log(rate) linear in
+quality between the curve's two nearest points.
 """
 
 from __future__ import annotations
@@ -46,3 +50,22 @@ def bd_psnr(ref_rate, ref_quality, test_rate, test_quality) -> float:
     lr_a, q_a = _prepare(ref_rate, ref_quality)
     lr_b, q_b = _prepare(test_rate, test_quality)
     return float(_mean_integral_diff(lr_a, q_a, lr_b, q_b))
+
+
+def rate_at_equal_quality(ref_rate, ref_quality, test_rate, test_quality) -> float:
+    """Rate difference of test against reference at equal quality, in percent, where one of
+    the two is a single point and the other a curve of at least 2 points: the curve's rate is
+    interpolated (log rate linear in quality) at the point's quality. NaN where the point's
+    quality is outside the curve's; ValueError unless exactly one side is a single point."""
+    ref = [np.asarray(a, np.float64) for a in (ref_rate, ref_quality)]
+    test = [np.asarray(a, np.float64) for a in (test_rate, test_quality)]
+    if (ref[0].size == 1) == (test[0].size == 1) or min(ref[0].size, test[0].size) < 1:
+        raise ValueError("rate_at_equal_quality compares one point with a curve")
+    (point_rate, point_q), (curve_rate, curve_q) = (ref, test) if ref[0].size == 1 else (test, ref)
+    order = np.argsort(curve_q)
+    q, log_rate = curve_q[order], np.log(curve_rate[order])
+    if not q[0] <= point_q[0] <= q[-1]:
+        return float("nan")
+    curve_at_point = np.exp(np.interp(point_q[0], q, log_rate))
+    ratio = curve_at_point / point_rate[0] if ref[0].size == 1 else point_rate[0] / curve_at_point
+    return float((ratio - 1.0) * 100.0)

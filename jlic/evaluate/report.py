@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from jlic.evaluate.bdrate import bd_psnr, bd_rate
+from jlic.evaluate.bdrate import bd_psnr, bd_rate, rate_at_equal_quality
 from jlic.files import atomic_write
 
 
@@ -28,6 +28,8 @@ def write_csv(path, records):
 
 
 def bd_table(test_name, test_curve, references: dict) -> list[dict]:
+    """BD-rate (PSNR, MS-SSIM) and BD-PSNR of ``test_curve`` against each reference; where one
+    side is a single-rate codec (one point), its rate difference at equal PSNR instead."""
     rows = []
     for name, ref in references.items():
         row = {"reference": name}
@@ -42,6 +44,12 @@ def bd_table(test_name, test_curve, references: dict) -> list[dict]:
                                                   test_curve[key])
             except ValueError:
                 row[f"BD-rate {label} (%)"] = float("nan")
+                if 1 in (len(ref["bpp"]), len(test_curve["bpp"])) and key == "psnr-rgb":
+                    try:  # a single-rate codec: compare the point with the curve
+                        row["rate at equal PSNR (%)"] = rate_at_equal_quality(
+                            ref["bpp"], ref[key], test_curve["bpp"], test_curve[key])
+                    except ValueError:
+                        pass
         rows.append(row)
     return rows
 
@@ -57,7 +65,7 @@ def markdown_table(rows: list[dict]) -> str:
             return str(v)
         if not np.isfinite(v):
             return "n/a (no overlap or < 4 points)" if col.startswith("BD") else "n/a"
-        return f"{v:+.2f}" if col.startswith("BD") else f"{v:.4g}"
+        return f"{v:+.2f}" if col.startswith(("BD", "rate at")) else f"{v:.4g}"
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(c, r.get(c, float("nan"))) for c in cols) + " |"
