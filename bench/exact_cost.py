@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/exact_cost.py --model runs/scr.jlicm [--data ../shared/data/kodak]
 
-Codes every image at every quality (or once for single-rate models) with the model as frozen
+Codes every image at 8 rate inputs spread over the model's range (SCR: q = 1..8; AFB: targets
+over its trained range; single-rate models once) with the model as frozen
 (integer hyper-synthesis) and with the same parameters through the float hyper-synthesis, and
 prints the mean bpp and PSNR of both and the BD-rate of exact against float (target < 0.5%).
 """
@@ -27,11 +28,14 @@ def main():
     from jlic.evaluate.run import list_images
     from jlic.frozen import FrozenModel
     from jlic.imageio import read_image
+    from jlic.rate import NONE
+    from jlic.rate_control import rate_range
 
     exact = FrozenModel.load(args.model)
     floating = FrozenModel.load(args.model)
     floating.integer_coding_params = None  # same parameters and tables, float side information
-    rates = [float(q) for q in range(1, 9)] if exact.rate_spec.kind == "quality" else [None]
+    rates = [None] if exact.rate_spec is NONE else \
+        [float(r) for r in np.linspace(*rate_range(exact), 8, dtype=np.float32)]
     res = {name: {r: [] for r in rates} for name in ("exact", "float")}
     for path in list_images(args.data):
         image, _ = read_image(path)
@@ -43,7 +47,7 @@ def main():
     curves = {}
     for name in res:
         curves[name] = np.array([np.mean(res[name][r], axis=0) for r in rates])
-        print(name, " ".join(f"q{r}: {b:.4f} bpp {q:.2f} dB" for r, (b, q) in
+        print(name, " ".join(f"r={r:g}: {b:.4f} bpp {q:.2f} dB" for r, (b, q) in
                              zip(rates, curves[name], strict=True)))
     if len(rates) >= 4:
         f, e = curves["float"], curves["exact"]

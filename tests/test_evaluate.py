@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import KODAK, PYTHON, ROOT, SHARED
 from jlic.evaluate import report
-from jlic.evaluate.bdrate import bd_psnr, bd_rate, rate_at_equal_quality
+from jlic.evaluate.bdrate import bd_psnr, bd_rate, quality_at_equal_rate, rate_at_equal_quality
 from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr, ssim
 from jlic.evaluate.references import read_compressai_json, read_scr_csv
 
@@ -78,12 +78,20 @@ def test_a_single_rate_point_is_compared_with_a_curve_at_equal_quality():
     # between two points: log(rate) linear in quality (36 dB lies at sqrt(0.2 * 0.4) bpp)
     assert rate_at_equal_quality(rate, quality, [np.sqrt(0.08)], [36.0]) == pytest.approx(0.0)
     assert np.isnan(rate_at_equal_quality(rate, quality, [0.05], [29.0]))  # outside the curve
+    # at 0.2 bpp the curve has 34 dB: a point of 35 dB is +1 dB as the test, -1 dB as the ref
+    assert quality_at_equal_rate(rate, quality, [0.2], [35.0]) == pytest.approx(1.0)
+    assert quality_at_equal_rate([0.2], [35.0], rate, quality) == pytest.approx(-1.0)
+    assert quality_at_equal_rate(rate, quality, [np.sqrt(0.08)], [36.5]) == pytest.approx(0.5)
+    assert np.isnan(quality_at_equal_rate(rate, quality, [1.0], [40.0]))
     with pytest.raises(ValueError, match="one point with a curve"):
         rate_at_equal_quality(rate, quality, rate, quality)
     rows = report.bd_table("fixed", {"bpp": [0.25], "psnr-rgb": [34.0]},
                            {"curve": {"bpp": list(rate), "psnr-rgb": list(quality)}})
     assert rows[0]["rate at equal PSNR (%)"] == pytest.approx(25.0)
-    assert "| curve | n/a (no overlap or < 4 points) | +25.00 |" in report.markdown_table(rows)
+    assert rows[0]["PSNR at equal rate (dB)"] == pytest.approx(
+        34.0 - (30 + 4 * np.log2(2.5)))
+    assert "| curve | n/a (no overlap or < 4 points) | +25.00 | -1.29 |" in \
+        report.markdown_table(rows)
 
 
 def test_bd_rate_of_a_published_pair():

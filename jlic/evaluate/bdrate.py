@@ -52,20 +52,41 @@ def bd_psnr(ref_rate, ref_quality, test_rate, test_quality) -> float:
     return float(_mean_integral_diff(lr_a, q_a, lr_b, q_b))
 
 
+def _point_and_curve(ref, test):
+    """-> (the point's (rate, quality), the curve's (rates, qualities), whether the point is
+    the reference), from two (rate, quality) pairs of which exactly one is a single point."""
+    ref = [np.asarray(a, np.float64).reshape(-1) for a in ref]
+    test = [np.asarray(a, np.float64).reshape(-1) for a in test]
+    if (ref[0].size == 1) == (test[0].size == 1) or min(ref[0].size, test[0].size) < 1:
+        raise ValueError("a single-rate comparison compares one point with a curve")
+    return (ref, test, True) if ref[0].size == 1 else (test, ref, False)
+
+
 def rate_at_equal_quality(ref_rate, ref_quality, test_rate, test_quality) -> float:
     """Rate difference of test against reference at equal quality, in percent, where one of
     the two is a single point and the other a curve of at least 2 points: the curve's rate is
     interpolated (log rate linear in quality) at the point's quality. NaN where the point's
     quality is outside the curve's; ValueError unless exactly one side is a single point."""
-    ref = [np.asarray(a, np.float64) for a in (ref_rate, ref_quality)]
-    test = [np.asarray(a, np.float64) for a in (test_rate, test_quality)]
-    if (ref[0].size == 1) == (test[0].size == 1) or min(ref[0].size, test[0].size) < 1:
-        raise ValueError("rate_at_equal_quality compares one point with a curve")
-    (point_rate, point_q), (curve_rate, curve_q) = (ref, test) if ref[0].size == 1 else (test, ref)
-    order = np.argsort(curve_q)
-    q, log_rate = curve_q[order], np.log(curve_rate[order])
-    if not q[0] <= point_q[0] <= q[-1]:
+    (p_rate, p_q), (c_rate, c_q), point_is_ref = _point_and_curve(
+        (ref_rate, ref_quality), (test_rate, test_quality))
+    order = np.argsort(c_q)
+    q, log_rate = c_q[order], np.log(c_rate[order])
+    if not q[0] <= p_q[0] <= q[-1]:
         return float("nan")
-    curve_at_point = np.exp(np.interp(point_q[0], q, log_rate))
-    ratio = curve_at_point / point_rate[0] if ref[0].size == 1 else point_rate[0] / curve_at_point
+    curve_at_point = np.exp(np.interp(p_q[0], q, log_rate))
+    ratio = curve_at_point / p_rate[0] if point_is_ref else p_rate[0] / curve_at_point
     return float((ratio - 1.0) * 100.0)
+
+
+def quality_at_equal_rate(ref_rate, ref_quality, test_rate, test_quality) -> float:
+    """Quality difference of test against reference at equal rate (dB for PSNR), where one is
+    a single point and the other a curve: the curve's quality is interpolated (linear in log
+    rate) at the point's rate. NaN outside the curve's rates."""
+    (p_rate, p_q), (c_rate, c_q), point_is_ref = _point_and_curve(
+        (ref_rate, ref_quality), (test_rate, test_quality))
+    order = np.argsort(c_rate)
+    log_rate, q = np.log(c_rate[order]), c_q[order]
+    if not log_rate[0] <= np.log(p_rate[0]) <= log_rate[-1]:
+        return float("nan")
+    curve_at_point = np.interp(np.log(p_rate[0]), log_rate, q)
+    return float(curve_at_point - p_q[0] if point_is_ref else p_q[0] - curve_at_point)

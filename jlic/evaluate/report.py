@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from jlic.evaluate.bdrate import bd_psnr, bd_rate, rate_at_equal_quality
+from jlic.evaluate.bdrate import bd_psnr, bd_rate, quality_at_equal_rate, rate_at_equal_quality
 from jlic.files import atomic_write
 
 
@@ -29,7 +29,8 @@ def write_csv(path, records):
 
 def bd_table(test_name, test_curve, references: dict) -> list[dict]:
     """BD-rate (PSNR, MS-SSIM) and BD-PSNR of ``test_curve`` against each reference; where one
-    side is a single-rate codec (one point), its rate difference at equal PSNR instead."""
+    side is a single-rate codec (one point), its rate difference at equal PSNR and PSNR difference
+    at equal rate instead."""
     rows = []
     for name, ref in references.items():
         row = {"reference": name}
@@ -46,8 +47,9 @@ def bd_table(test_name, test_curve, references: dict) -> list[dict]:
                 row[f"BD-rate {label} (%)"] = float("nan")
                 if 1 in (len(ref["bpp"]), len(test_curve["bpp"])) and key == "psnr-rgb":
                     try:  # a single-rate codec: compare the point with the curve
-                        row["rate at equal PSNR (%)"] = rate_at_equal_quality(
-                            ref["bpp"], ref[key], test_curve["bpp"], test_curve[key])
+                        args = ref["bpp"], ref[key], test_curve["bpp"], test_curve[key]
+                        row["rate at equal PSNR (%)"] = rate_at_equal_quality(*args)
+                        row["PSNR at equal rate (dB)"] = quality_at_equal_rate(*args)
                     except ValueError:
                         pass
         rows.append(row)
@@ -65,7 +67,7 @@ def markdown_table(rows: list[dict]) -> str:
             return str(v)
         if not np.isfinite(v):
             return "n/a (no overlap or < 4 points)" if col.startswith("BD") else "n/a"
-        return f"{v:+.2f}" if col.startswith(("BD", "rate at")) else f"{v:.4g}"
+        return f"{v:+.2f}" if col.startswith(("BD", "rate at", "PSNR at")) else f"{v:.4g}"
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(c, r.get(c, float("nan"))) for c in cols) + " |"
