@@ -8,8 +8,9 @@ in dB (positive = the test curve is better). Needs at least 4 points per curve; 
 the curves do not overlap.
 
 A single-rate codec has one point, where BD metrics are undefined; ``rate_at_equal_quality``
-compares it with a curve instead: the curve's rate at the point's quality, log(rate) linear in
-quality between the curve's two nearest points.
+and ``quality_at_equal_rate`` compare it with a curve instead: the curve's rate at the point's
+quality (log rate linear in quality between the curve's two nearest points), or its quality at
+the point's rate (linear in log rate).
 """
 
 from __future__ import annotations
