@@ -18,10 +18,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def _prepare(rate, quality):
-    rate, quality = np.asarray(rate, np.float64), np.asarray(quality, np.float64)
+def _valid_points(rate, quality):
+    """-> (rates, qualities) as float64 vectors without non-finite values or rates <= 0."""
+    rate = np.asarray(rate, np.float64).reshape(-1)
+    quality = np.asarray(quality, np.float64).reshape(-1)
     keep = np.isfinite(rate) & np.isfinite(quality) & (rate > 0)
-    rate, quality = rate[keep], quality[keep]
+    return rate[keep], quality[keep]
+
+
+def _prepare(rate, quality):
+    rate, quality = _valid_points(rate, quality)
     if rate.size < 4:
         raise ValueError("BD metrics need at least 4 rate points per curve")
     order = np.argsort(rate)
@@ -56,8 +62,7 @@ def bd_psnr(ref_rate, ref_quality, test_rate, test_quality) -> float:
 def _point_and_curve(ref, test):
     """-> (the point's (rate, quality), the curve's (rates, qualities), whether the point is
     the reference), from two (rate, quality) pairs of which exactly one is a single point."""
-    ref = [np.asarray(a, np.float64).reshape(-1) for a in ref]
-    test = [np.asarray(a, np.float64).reshape(-1) for a in test]
+    ref, test = _valid_points(*ref), _valid_points(*test)
     if (ref[0].size == 1) == (test[0].size == 1) or min(ref[0].size, test[0].size) < 1:
         raise ValueError("a single-rate comparison compares one point with a curve")
     return (ref, test, True) if ref[0].size == 1 else (test, ref, False)

@@ -45,15 +45,21 @@ def bd_table(test_name, test_curve, references: dict) -> list[dict]:
                                                   test_curve[key])
             except ValueError:
                 row[f"BD-rate {label} (%)"] = float("nan")
-                if 1 in (len(ref["bpp"]), len(test_curve["bpp"])) and key == "psnr-rgb":
-                    try:  # a single-rate codec: compare the point with the curve
-                        args = ref["bpp"], ref[key], test_curve["bpp"], test_curve[key]
-                        row["rate at equal PSNR (%)"] = rate_at_equal_quality(*args)
-                        row["PSNR at equal rate (dB)"] = quality_at_equal_rate(*args)
-                    except ValueError:
-                        pass
+                if key == "psnr-rgb":
+                    row.update(_point_against_curve(ref, test_curve))
         rows.append(row)
     return rows
+
+
+def _point_against_curve(ref, test) -> dict:
+    """Where one of the two is a single-rate codec (one point) and the other a curve: the rate
+    difference at equal PSNR and the PSNR difference at equal rate; otherwise nothing."""
+    args = ref["bpp"], ref["psnr-rgb"], test["bpp"], test["psnr-rgb"]
+    try:
+        return {"rate at equal PSNR (%)": rate_at_equal_quality(*args),
+                "PSNR at equal rate (dB)": quality_at_equal_rate(*args)}
+    except ValueError:
+        return {}
 
 
 def markdown_table(rows: list[dict]) -> str:
