@@ -3,10 +3,12 @@ published results.
 
     python eval.py --model runs/scr.jlicm --data ../shared/data/kodak --out results/scr
     python eval.py --model scr=a.jlicm --model wosc=b.jlicm --data DIR --out DIR --quick
+    python eval.py --model scr=scr.jlicm --model fixed=l1.jlicm,l2.jlicm,l3.jlicm,l4.jlicm --out DIR
 
 Writes to --out: one CompressAI-format JSON per codec, per_image.csv, rd.png (PSNR and MS-SSIM
 against bpp, with the published curves), bd_rate.md and summary.md (with this command).
-The logic is ``jlic.evaluate.main``.
+A comma-separated --model list is a family of single-rate models (separately trained fixed-rate
+models) measured as one curve. The logic is ``jlic.evaluate.main``.
 """
 
 import sys

@@ -137,3 +137,43 @@ def test_eval_quick_run_writes_every_output(tmp_path):
     sizes = [int(r.split(",")[3]) for r in rows[1:3]]
     assert bpp == pytest.approx(np.mean([8 * s / (256 * 192) for s in sizes]))
     assert "python eval.py" in (out / "summary.md").read_text()
+
+
+def test_a_family_of_single_rate_models_is_one_curve_and_a_rate_input_model_is_refused(tmp_path):
+    data = tmp_path / "imgs"
+    data.mkdir()
+    Image.open(os.path.join(KODAK, "kodim01.png")).convert("RGB").crop((0, 0, 192, 128)).save(
+        data / "kodim01.png")
+    golden = os.path.join(ROOT, "tests", "data", "golden.jlicm")
+    imported = str(tmp_path / "mean.jlicm")
+    subprocess.run([PYTHON, "-m", "jlic", "import", os.path.join(
+        ROOT, "tests", "data", "compressai", "mbt2018-mean.pth.tar"), "-o", imported],
+        check=True, capture_output=True, cwd=ROOT)
+
+    def run_eval(spec, out):
+        return subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--model", spec,
+                               "--data", str(data), "--out", str(out), "--baselines", "",
+                               "--refs", "none", "--no-progress"],
+                              capture_output=True, text=True, cwd=ROOT)
+
+    res = run_eval(f"fixed={golden},{imported}", tmp_path / "family")
+    assert res.returncode == 0, res.stderr
+    family = json.loads((tmp_path / "family" / "fixed.json").read_text())["results"]
+    singles = []
+    for i, path in enumerate((golden, imported)):
+        assert run_eval(path, tmp_path / f"single{i}").returncode == 0
+        name = os.path.splitext(os.path.basename(path))[0]
+        singles.append(json.loads((tmp_path / f"single{i}" / f"{name}.json").read_text())
+                       ["results"])
+    # one point per member, each the member's own measurement, sorted by rate
+    expected = sorted((s["bpp"][0], s["psnr-rgb"][0]) for s in singles)
+    assert family["bpp"] == pytest.approx([e[0] for e in expected])
+    assert family["psnr-rgb"] == pytest.approx([e[1] for e in expected])
+    rows = (tmp_path / "family" / "per_image.csv").read_text().splitlines()[1:]
+    assert sorted(float(r.split(",")[2]) for r in rows) == [1.0, 2.0]  # position in the list
+
+    res = run_eval(f"mixed={golden},{os.path.join(ROOT, 'jlic', 'assets', 'default.jlicm')}",
+                   tmp_path / "mixed")
+    assert res.returncode == 1
+    assert "default.jlicm takes a quality rate input" in res.stderr
+    assert "Traceback" not in res.stderr

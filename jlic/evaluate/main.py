@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+from dataclasses import replace
 
 from jlic.errors import JlicError
 from jlic.evaluate import references as refs_lib
@@ -16,14 +17,16 @@ from jlic.evaluate import report, run
 from jlic.evaluate.baselines import JPEG_QUALITIES, WEBP_QUALITIES
 from jlic.files import atomic_write
 from jlic.frozen import FrozenModel
-from jlic.rate import BPP_TARGET, QUALITY
+from jlic.rate import BPP_TARGET, NONE, QUALITY
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="eval.py", description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", action="append", default=[],
-                   help="model file, optionally NAME=FILE; repeat to compare models")
+                   help="model file, optionally NAME=FILE; repeat to compare models.\n"
+                   "NAME=A,B,...: single-rate models measured as one curve (a family of\n"
+                   "fixed-rate models, one point each; rate input = position in the list)")
     p.add_argument("--data", default="../shared/data/kodak", help="folder of lossless images")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--qualities", default="1,2,3,4,5,6,7,8",
@@ -53,17 +56,37 @@ def _rates(model, args):
     return rates
 
 
+def _load_family(files: list[str]) -> list[FrozenModel]:
+    """The models of one --model entry: one file, or several single-rate ones (one curve)."""
+    models = [FrozenModel.load(f) for f in files]
+    if len(models) > 1:
+        for f, m in zip(files, models, strict=True):
+            if m.rate_spec is not NONE:
+                raise JlicError(f"{f} takes a {m.rate_spec.kind} rate input: a comma-separated "
+                                "--model list is a family of single-rate models, one point each")
+    return models
+
+
 def _model_curves(args, paths, progress):
     curves, records = {}, []
     for spec in args.model:
         name, _, path = spec.rpartition("=")
-        model = FrozenModel.load(path)
-        name = name or os.path.splitext(os.path.basename(path))[0]
-        rs = run.evaluate_model(model, paths, _rates(model, args), name, progress, args.refine)
+        files = path.split(",")
+        models = _load_family(files)
+        name = name or os.path.splitext(os.path.basename(files[0]))[0]
+        rs = []
+        for position, model in enumerate(models, 1):
+            member = run.evaluate_model(model, paths, _rates(model, args), name, progress,
+                                        args.refine)
+            rs += member if len(models) == 1 else [replace(r, rate_input=float(position))
+                                                   for r in member]
         curves[name] = run.curve(rs)
         records += rs
+        labels = ", ".join(sorted({m.label for m in models}))
+        kind = (f"{models[0].rate_spec.kind} rate input" if len(models) == 1
+                else f"{len(models)} single-rate models")
         report.write_json(os.path.join(args.out, f"{name}.json"), name,
-                          f"jlic {model.label} ({model.rate_spec.kind} rate input"
+                          f"jlic {labels} ({kind}"
                           + (f", {args.refine} refinement steps" if args.refine else "")
                           + "), real files",
                           curves[name])
