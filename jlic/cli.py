@@ -73,9 +73,12 @@ def _encode(args, model, image):
             print("jlic: warning: no refined file landed within 1% of the target; wrote the "
                   "unrefined file", file=sys.stderr)
         if not search.reachable:
-            print(f"jlic: warning: {args.bpp:g} bpp is outside this model's range for this "
-                  f"image; wrote the nearest achievable size, {search.bpp:.4f} bpp",
-                  file=sys.stderr)
+            around = search.sizes_around(args.bpp)
+            where = (f"the nearest sizes made for this image are {around[0]:.4f} and "
+                     f"{around[1]:.4f} bpp" if around
+                     else "outside this model's range for this image")
+            print(f"jlic: warning: no file lands within 1% of {args.bpp:g} bpp ({where}); wrote "
+                  f"the nearest achievable size, {search.bpp:.4f} bpp", file=sys.stderr)
         return search.data, search.rate, search
     rate = None
     if model.rate_spec is QUALITY:
@@ -121,7 +124,7 @@ def cmd_compress(args) -> None:
     if rate is not None:
         line += f", {model.rate_spec.label} {rate:g}"
     if search is not None:
-        line += f" ({search.probes} probes for {args.bpp:g} bpp)"
+        line += f" ({search.probes} probe{'s' if search.probes > 1 else ''} for {args.bpp:g} bpp)"
     if args.verbose:
         line += _verbose_report(model, image, data, t_enc)
     print(line)

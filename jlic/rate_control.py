@@ -37,9 +37,17 @@ class RateSearch:
     rate: float  # the rate input used (stored in the file)
     bpp: float  # from the file size
     probes: int
-    reachable: bool
+    reachable: bool  # a file landed within the tolerance (strict: and not above the target)
     history: list = field(default_factory=list)  # (rate, bpp) of every probe
     refined: bool = False  # the file was coded from refined latents (``refine_steps``)
+
+    def sizes_around(self, target_bpp) -> tuple[float, float] | None:
+        """For a target no file landed on: the two probed sizes (bpp) closest below and above
+        it (where the file size jumps over the target, or the probes ran out); None where all
+        probes lie on one side (the target is outside what the model makes for this image)."""
+        below = [b for _, b in self.history if b < target_bpp]
+        above = [b for _, b in self.history if b > target_bpp]
+        return (max(below), min(above)) if below and above else None
 
 
 def rate_range(model) -> tuple[float, float]:
@@ -108,9 +116,10 @@ class _Search:
 
     def refine(self, lower, upper, max_probes):
         """Illinois regula falsi on log(bpp) inside the bracket; the closest probe if none
-        lands within tolerance (strict: the closest not above the target). A bracket that
-        shrinks to nothing means the file size jumps over the target there (a step of the
-        rate input changes many coded elements at once): the target is not reachable."""
+        lands within tolerance (strict: the closest not above the target), flagged not
+        reachable: a bracket that shrinks to nothing means the file size jumps over the
+        target there (a step of the rate input changes many coded elements at once), or the
+        probes ran out."""
         (a, fa), (c, fc) = lower, upper
         side, log_t = 0, math.log(self.target)
         while len(self.probes) < max_probes and c - a > 1e-4:
@@ -132,7 +141,7 @@ class _Search:
         candidates = [(k, v[0]) for k, v in self.probes.items()
                       if not self.strict or v[0] <= self.target]
         best = min(candidates, key=lambda kv: abs(kv[1] - self.target))[0]
-        return self.finish(best, reachable=c - a > 1e-4)
+        return self.finish(best, reachable=False)
 
 
 def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
@@ -152,7 +161,7 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
     both. Raises ``RateError`` for a model without a rate input, a non-positive target, or
     (strict) a target below the smallest file."""
     if not (np.isfinite(target_bpp) and target_bpp > 0):
-        raise RateError(f"target bpp must be positive, got {target_bpp}")
+        raise RateError(f"target bpp must be positive and finite, got {target_bpp}")
     rate_range(model)  # refuses models without a rate input before any work
     refining = codec.Encoder(model, image, refine_steps) if refine_steps else None  # checks
     plain = _run(_Search(model, codec.Encoder(model, image), target_bpp, strict, tolerance),

@@ -115,6 +115,12 @@ def test_closed_loop_lands_on_target_and_decodes_exactly(which, afb_frozen, scr_
     # outside the range: the nearest achievable size, reported; strict below the minimum fails
     res = compress_to_bpp(model, image, 10 * b_hi)
     assert not res.reachable and res.bpp == pytest.approx(b_hi)
+    assert res.sizes_around(10 * b_hi) is None
+    # probes that run out before a file lands: not reachable, the nearest sizes reported
+    target = np.sqrt(b_lo * b_hi)
+    res = compress_to_bpp(model, image, target, tolerance=1e-5, max_probes=3)
+    below, above = res.sizes_around(target)
+    assert not res.reachable and below < target < above and res.bpp in (below, above)
     with pytest.raises(RateError, match="cannot reach"):
         compress_to_bpp(model, image, b_lo / 10, strict=True)
 
