@@ -133,8 +133,9 @@ def cmd_compress(args) -> None:
 def cmd_decompress(args) -> None:
     from jlic import codec
     from jlic.files import check_output
-    from jlic.imageio import write_image
+    from jlic.imageio import output_format, write_image
 
+    output_format(args.output)
     check_output(args.output, [args.input])
     data = _read_jlic(args.input)
     model = _load_model(args.model)
@@ -209,9 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-v", "--verbose", action="store_true",
                    help="decode the file again and print bpp, PSNR and MS-SSIM")
     c.set_defaults(func=cmd_compress)
-    d = sub.add_parser("decompress", help=".jlic file -> PNG")
+    d = sub.add_parser("decompress", help=".jlic file -> PNG (or PPM, BMP, TIFF)")
     d.add_argument("input")
-    d.add_argument("-o", "--output", required=True)
+    d.add_argument("-o", "--output", required=True,
+                   help="decoded image; lossless, the format from the extension: "
+                   ".png, .ppm, .bmp, .tif")
     d.add_argument("--model", help="model file (default: the bundled model)")
     d.set_defaults(func=cmd_decompress)
     i = sub.add_parser("info", help="print the header of a .jlic file")

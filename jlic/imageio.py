@@ -2,7 +2,8 @@
 
 ``read_image`` returns uint8 (H, W) grayscale or (H, W, 3) RGB plus a list of warnings for
 whatever was not kept (``to_uint8`` holds the one rule, which training uses too).
-``write_image`` writes a PNG atomically (``jlic.files.atomic_write``).
+``write_image`` writes PNG, PPM, BMP or TIFF (by extension) atomically
+(``jlic.files.atomic_write``).
 """
 
 from __future__ import annotations
@@ -91,14 +92,29 @@ def read_image(path: str) -> tuple[np.ndarray, list[str]]:
         raise ImageError(f"cannot read image {path!r}: {e}") from None
 
 
-def encode_png(image: np.ndarray) -> bytes:
+# Decoded images are written losslessly, in the format the output's extension names.
+OUTPUT_FORMATS = {".png": "PNG", ".ppm": "PPM", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def output_format(path: str) -> str:
+    """The Pillow format of an output path's extension; ``ImageError`` for any other (a lossy
+    format would code the decoded image a second time)."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in OUTPUT_FORMATS:
+        raise ImageError(f"cannot write {path!r}: decoded images are written losslessly, as "
+                         + ", ".join(OUTPUT_FORMATS) + f" (got {ext or 'no extension'!r})")
+    return OUTPUT_FORMATS[ext]
+
+
+def encode_image(image: np.ndarray, fmt: str) -> bytes:
     import io
 
     buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
+    Image.fromarray(image).save(buf, format=fmt)
     return buf.getvalue()
 
 
 def write_image(path: str, image: np.ndarray, inputs=()) -> None:
-    """Writes a uint8 image as PNG (atomic; never over one of ``inputs``)."""
-    atomic_write(path, encode_png(image), inputs)
+    """Writes a uint8 image in the lossless format its extension names (``output_format``),
+    atomically and never over one of ``inputs``."""
+    atomic_write(path, encode_image(image, output_format(path)), inputs)

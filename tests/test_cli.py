@@ -47,12 +47,15 @@ def test_grayscale_and_rgba_inputs(tmp_path):
         assert np.asarray(Image.open(tmp_path / f"{name}.out.png")).shape == shape
 
 
-@pytest.mark.parametrize("case", ["missing", "not_image", "corrupt_file", "wrong_model"])
-def test_errors_are_one_line_and_leave_no_output(tmp_path, case):
+@pytest.mark.parametrize("case, message", [
+    ("missing", "nope.png"), ("not_image", "cannot read image"),
+    ("corrupt_file", "corrupt"), ("wrong_model", "decode it with the model that wrote it"),
+    ("lossy_output", "written losslessly")])
+def test_errors_are_one_line_and_leave_no_output(tmp_path, case, message):
     good = tmp_path / "good.jlic"
     assert jlic("compress", os.path.join(KODAK, "kodim23.png"), "-o", good,
                 "--model", GOLDEN).returncode == 0
-    out = tmp_path / "out.any"
+    out = tmp_path / ("out.jlic" if case in ("missing", "not_image") else "out.png")
     if case == "missing":
         res = jlic("compress", tmp_path / "nope.png", "-o", out)
     elif case == "not_image":
@@ -63,10 +66,31 @@ def test_errors_are_one_line_and_leave_no_output(tmp_path, case):
         data[len(data) // 2] ^= 0x10
         (tmp_path / "bad.jlic").write_bytes(bytes(data))
         res = jlic("decompress", tmp_path / "bad.jlic", "-o", out, "--model", GOLDEN)
-    else:
+    elif case == "wrong_model":
         res = jlic("decompress", good, "-o", out)  # default model, file from the golden model
+    else:
+        out = tmp_path / "out.jpg"  # a JPEG would code the decoded image again
+        res = jlic("decompress", good, "-o", out, "--model", GOLDEN)
     assert res.returncode == 1
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("jlic: error: "), res.stderr
+    assert message in lines[0]
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+
+
+def test_decoded_images_are_written_losslessly_in_the_format_the_extension_names(tmp_path):
+    src = tmp_path / "g.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+                    ).save(src)
+    assert jlic("compress", src, "-o", tmp_path / "g.jlic", "--model", GOLDEN).returncode == 0
+    decoded = {}
+    for ext, fmt in ((".png", "PNG"), (".ppm", "PPM"), (".BMP", "BMP"), (".tif", "TIFF")):
+        out = tmp_path / f"d{ext}"
+        res = jlic("decompress", tmp_path / "g.jlic", "-o", out, "--model", GOLDEN)
+        assert res.returncode == 0, res.stderr
+        with Image.open(out) as im:
+            assert im.format == fmt
+            decoded[ext] = np.asarray(im.convert("RGB"))
+    for ext in decoded:
+        np.testing.assert_array_equal(decoded[ext], decoded[".png"])
