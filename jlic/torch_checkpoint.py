@@ -235,7 +235,13 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
     except OSError as e:
         raise CheckpointError(f"cannot read {path!r}: {e.strerror}") from None
     try:
-        obj = _read_zip(raw) if zipfile.is_zipfile(io.BytesIO(raw)) else _read_legacy(raw)
+        if zipfile.is_zipfile(io.BytesIO(raw)):
+            obj = _read_zip(raw)
+        elif raw.startswith(b"\x80"):  # the older stream opens with a pickle PROTO opcode
+            obj = _read_legacy(raw)
+        else:
+            raise CheckpointError("not a PyTorch checkpoint (neither a zip archive nor a "
+                                  "torch.save stream)")
     except CheckpointError as e:
         raise CheckpointError(f"{path!r}: {e}") from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):

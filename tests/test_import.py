@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import PYTHON, ROOT
+from conftest import KODAK, PYTHON, ROOT
 from jlic import bitstream, codec
 from jlic.compressai_weights import import_checkpoint
 from jlic.errors import RateError
@@ -116,6 +116,11 @@ def test_truncated_and_damaged_checkpoints_give_one_line_errors(tmp_path):
             read_state_dict(str(tmp_path / name))
     res = _jlic_import([str(tmp_path / "trunc_zip"), "-o", "x.jlicm"], tmp_path)
     assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    png = tmp_path / "photo.png"  # the wrong file handed to import: named as such
+    png.write_bytes(open(os.path.join(KODAK, "kodim01.png"), "rb").read()[:4096])
+    for path in (png, tmp_path / "text"):
+        with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+            read_state_dict(str(path))
 
 
 def test_wrong_shapes_and_lying_storage_sizes_are_refused(tmp_path):
