@@ -23,11 +23,13 @@ from timing import median_seconds, paired_medians
 
 bootstrap.start("codec")
 
+from jlic import DEFAULT_MODEL  # noqa: E402
+
 
 def main():
     here = bootstrap.ROOT
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", default=os.path.join(here, "jlic", "assets", "default.jlicm"))
+    p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--image", default=os.path.join(here, "..", "shared", "data", "kodak",
                                                    "kodim23.png"))
     p.add_argument("--repeats", type=int, default=11)

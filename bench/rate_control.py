@@ -1,6 +1,6 @@
 """Rate-control accuracy on a folder of images with real files (issue: AFB + closed loop).
 
-    .venv/bin/python bench/rate_control.py --model runs/afb.jlicm --out results/rate_control \
+    .venv/bin/python bench/rate_control.py --out results/rate_control [--model runs/afb.jlicm] \
         [--data ../shared/data/kodak] [--open-loop-targets 45] [--closed-loop-targets 5] \
         [--refine STEPS]
 
@@ -28,6 +28,8 @@ import sys
 import bootstrap  # bench/, the script's own directory
 
 bootstrap.start("codec")
+
+from jlic import DEFAULT_MODEL  # noqa: E402
 
 
 def _measure(model, paths, lo, hi, args):
@@ -76,7 +78,7 @@ def _measure(model, paths, lo, hi, args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model file (default: the bundled one)")
     p.add_argument("--data", default="../shared/data/kodak")
     p.add_argument("--out", required=True)
     p.add_argument("--open-loop-targets", type=int, default=45)

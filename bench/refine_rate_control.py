@@ -19,7 +19,7 @@ ROOT = bootstrap.start("codec")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from jlic import codec  # noqa: E402
+from jlic import DEFAULT_MODEL, codec  # noqa: E402
 from jlic.evaluate.metrics import psnr  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
 from jlic.rate_control import compress_to_bpp  # noqa: E402
@@ -28,7 +28,7 @@ from jlic.rate_control import compress_to_bpp  # noqa: E402
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=os.path.join(ROOT, "jlic", "assets", "default.jlicm"))
+    p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--images", default="kodim04,kodim12,kodim19")
     p.add_argument("--targets", default="0.25,0.5,1.0")
     p.add_argument("--steps", type=int, default=20)

@@ -18,10 +18,8 @@ import os
 import sys
 import time
 
-from jlic import cpu_flags
+from jlic import DEFAULT_MODEL, cpu_flags
 from jlic.rate import BY_FILE_CODE, QUALITY
-
-DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "assets", "default.jlicm")
 
 
 def _default_fingerprint() -> bytes:

@@ -12,12 +12,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import KODAK, ROOT
-from jlic import bitstream, codec
+from jlic import DEFAULT_MODEL, bitstream, codec
 from jlic.errors import BitstreamError, ImageError, ModelFileError
 from jlic.frozen import FrozenModel
 
 GOLDEN_MODEL = os.path.join(ROOT, "tests", "data", "golden.jlicm")
-DEFAULT_MODEL = os.path.join(ROOT, "jlic", "assets", "default.jlicm")
 KODAK_FILES = sorted(glob.glob(os.path.join(KODAK, "*.png")))
 
 

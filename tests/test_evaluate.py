@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import KODAK, PYTHON, ROOT, SHARED
+from jlic import DEFAULT_MODEL
 from jlic.evaluate import report
 from jlic.evaluate.bdrate import bd_psnr, bd_rate, quality_at_equal_rate, rate_at_equal_quality
 from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr, ssim
@@ -172,8 +173,33 @@ def test_a_family_of_single_rate_models_is_one_curve_and_a_rate_input_model_is_r
     rows = (tmp_path / "family" / "per_image.csv").read_text().splitlines()[1:]
     assert sorted(float(r.split(",")[2]) for r in rows) == [1.0, 2.0]  # position in the list
 
-    res = run_eval(f"mixed={golden},{os.path.join(ROOT, 'jlic', 'assets', 'default.jlicm')}",
+    res = run_eval(f"mixed={golden},{DEFAULT_MODEL}",
                    tmp_path / "mixed")
     assert res.returncode == 1
     assert "default.jlicm takes a quality rate input" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_eval_defaults_to_the_bundled_model_and_refuses_bad_options_before_any_work(tmp_path):
+    data = tmp_path / "imgs"
+    data.mkdir()
+    Image.open(os.path.join(KODAK, "kodim01.png")).convert("RGB").crop((0, 0, 192, 128)).save(
+        data / "kodim01.png")
+
+    def run_eval(*extra):
+        return subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--data", str(data),
+                               "--out", str(tmp_path / "out"), "--refs", "none",
+                               "--no-progress", *extra], capture_output=True, text=True, cwd=ROOT)
+
+    for extra, message in ((["--baselines", "png"], "unknown baseline png"),
+                           (["--qualities", "1,high"], "--qualities takes comma-separated"),
+                           (["--refine", "-2"], "--refine takes a number of steps")):
+        res = run_eval(*extra)
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
+    res = run_eval("--baselines", "", "--qualities", "2,6")
+    assert res.returncode == 0, res.stderr
+    curve = json.loads((tmp_path / "out" / "default.json").read_text())
+    assert "quality rate input" in curve["description"]
+    assert len(curve["results"]["bpp"]) == 2
+    assert curve["results"]["bpp"][0] < curve["results"]["bpp"][1]

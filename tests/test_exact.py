@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from conftest import AFB_CONFIG, KODAK, PYTHON, ROOT, perturbed_afb, perturbed_scr
-from jlic import codec
+from jlic import DEFAULT_MODEL, codec
 from jlic.frozen import FrozenModel, freeze
 
-DEFAULT = os.path.join(ROOT, "jlic", "assets", "default.jlicm")
+DEFAULT = DEFAULT_MODEL
 SETTINGS = {
     "sse4.2, one core": ({"XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2"}, ["taskset", "-c", "0"]),
     "no jit": ({"JAX_DISABLE_JIT": "1"}, []),

@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import AFB_CONFIG, KODAK, PYTHON, ROOT, perturbed_afb
-from jlic import codec
-from jlic.cli import DEFAULT_MODEL
+from jlic import DEFAULT_MODEL, codec
 from jlic.errors import ModelFileError, RateError
 from jlic.frozen import FrozenModel, freeze
 from jlic.rate_control import compress_to_bpp

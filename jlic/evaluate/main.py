@@ -11,6 +11,7 @@ import os
 import shlex
 from dataclasses import replace
 
+from jlic import DEFAULT_MODEL
 from jlic.errors import JlicError
 from jlic.evaluate import references as refs_lib
 from jlic.evaluate import report, run
@@ -19,12 +20,15 @@ from jlic.files import atomic_write
 from jlic.frozen import FrozenModel
 from jlic.rate import BPP_TARGET, NONE, QUALITY
 
+BASELINE_QUALITIES = {"jpeg": JPEG_QUALITIES, "webp": WEBP_QUALITIES}
+
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="eval.py", description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", action="append", default=[],
-                   help="model file, optionally NAME=FILE; repeat to compare models.\n"
+                   help="model file, optionally NAME=FILE (default: the bundled model);\n"
+                   "repeat to compare models.\n"
                    "NAME=A,B,...: single-rate models measured as one curve (a family of\n"
                    "fixed-rate models, one point each; rate input = position in the list)")
     p.add_argument("--data", default="../shared/data/kodak", help="folder of lossless images")
@@ -41,7 +45,20 @@ def parse_args(argv):
                    "WebP, SCR from ../shared/reference), 'none', or comma-separated files")
     p.add_argument("--quick", action="store_true", help="2 images, 3 rates: a smoke test for CI")
     p.add_argument("--no-progress", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not args.model:
+        args.model = [f"default={DEFAULT_MODEL}"]
+    unknown = set(filter(None, args.baselines.lower().split(","))) - set(BASELINE_QUALITIES)
+    if unknown:
+        p.error(f"unknown baseline {', '.join(sorted(unknown))} (known: jpeg, webp)")
+    for option in ("qualities", "bpp"):
+        try:
+            [float(v) for v in getattr(args, option).split(",")]
+        except ValueError:
+            p.error(f"--{option} takes comma-separated numbers, got {getattr(args, option)!r}")
+    if args.refine < 0:
+        p.error(f"--refine takes a number of steps >= 0, got {args.refine}")
+    return args
 
 
 def _rates(model, args):
@@ -96,7 +113,7 @@ def _model_curves(args, paths, progress):
 def _baseline_curves(args, paths, progress):
     curves, records = {}, []
     for fmt in filter(None, args.baselines.split(",")):
-        qualities = {"jpeg": JPEG_QUALITIES, "webp": WEBP_QUALITIES}[fmt.lower()]
+        qualities = BASELINE_QUALITIES[fmt.lower()]
         if args.quick:
             qualities = qualities[::3]
         rs = run.evaluate_pillow(paths, fmt.upper(), qualities, progress)
