@@ -11,12 +11,12 @@ the model's own estimate (the integer tables' bits, no coding), and the MAE and 
 Closed loop (any variable-rate model): targets drawn from the same range, ``compress_to_bpp``;
 reports the share of files within 1% of their target, overall and of the reachable targets,
 the targets outside what the model reaches for that image (reported, not hidden), probes per
-file and the PSNR of the decoded closed-loop files. A target is reachable when it lies between
-the image's files at the two ends of the rate input's range (real encodes, apart from the
-search): one inside that no file lands on is a miss. Strict (any variable-rate model): the
-same targets with ``strict=True``; reports how many files exceed their target (must be 0)
-and how many targets lie below the smallest file the model can make of that image (refused
-with RateError).
+file and the PSNR of the decoded closed-loop files. A target is reachable when a file within 1%
+of it (strict: within 1% below it) exists between the image's files at the two ends of the rate
+input's range (real encodes, apart from the search): one that no file lands on is a miss.
+Strict (any variable-rate model): the same targets with ``strict=True``; reports how many files
+exceed their target (must be 0) and how many targets lie below the smallest file the model can
+make of that image (refused with RateError).
 With ``--refine STEPS`` the closed-loop and strict searches refine (``compress_to_bpp(...,
 refine_steps)``); the share of files that came out refined is reported beside the rest.
 Writes results.json, per_target.csv and target_vs_achieved.png to --out.
@@ -62,12 +62,14 @@ def _measure(model, paths, lo, hi, args):
                              "estimate": lat.estimated_bits / pixels, "probes": 1,
                              "reachable": True, "psnr": float("nan"), "refined": False})
         # the sizes this image can have: real files at both ends of the rate input's range,
-        # measured apart from the searches (a target between them that no file lands on
-        # counts as a miss, not as unreachable)
+        # measured apart from the searches; a target for which a file within 1% exists in
+        # that range is reachable (strict: one within 1% below it), and a reachable target
+        # that no file lands on counts as a miss
         ends = codec.Encoder(model, image)
         sizes = [8 * len(ends.encode(r)) / pixels for r in rate_range(model)]
         for t in rng.uniform(lo, hi, args.closed_loop_targets):
-            in_range = min(sizes) <= t <= max(sizes)
+            in_range = min(sizes) / 1.01 <= t <= max(sizes) / 0.99
+            strict_in_range = min(sizes) <= t <= max(sizes) / 0.99
             r = compress_to_bpp(model, image, t, refine_steps=args.refine)
             rows.append({"image": name, "mode": "closed", "target": t, "achieved": r.bpp,
                          "estimate": float("nan"), "probes": r.probes, "reachable": in_range,
@@ -76,12 +78,14 @@ def _measure(model, paths, lo, hi, args):
             try:
                 s = compress_to_bpp(model, image, t, strict=True, refine_steps=args.refine)
                 rows.append({"image": name, "mode": "strict", "target": t, "achieved": s.bpp,
-                             "estimate": float("nan"), "probes": s.probes, "reachable": in_range,
+                             "estimate": float("nan"), "probes": s.probes,
+                             "reachable": strict_in_range,
                              "psnr": float("nan"), "refined": s.refined})
             except RateError:  # below the smallest file of this image
                 rows.append({"image": name, "mode": "strict", "target": t,
                              "achieved": float("nan"), "estimate": float("nan"), "probes": 0,
-                             "reachable": in_range, "psnr": float("nan"), "refined": False})
+                             "reachable": strict_in_range, "psnr": float("nan"),
+                             "refined": False})
     return rows
 
 

@@ -133,8 +133,8 @@ def cmd_decompress(args) -> None:
     from jlic.files import check_output
     from jlic.imageio import output_format, write_image
 
-    output_format(args.output)
     check_output(args.output, [args.input])
+    output_format(args.output)
     data = _read_jlic(args.input)
     model = _load_model(args.model)
     image = codec.decompress(model, data)

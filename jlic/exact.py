@@ -19,8 +19,11 @@ converted to fixed point, as in Balle et al. 2019 (integer networks):
 The sums run as float64 matrix products on integer values whose every partial sum stays below
 2^53 (checked at conversion from the weights and the activation clip), so they are exact in any
 summation order: the result is a function of the integers alone. SCR quality is snapped to a grid
-of 1/64 and the gains (QV, IQV) and mask thresholds of every grid point are computed once at
-freeze time and stored, so decoding evaluates no exp/log either. The rate cost of the
+(1/256 of a level; files frozen before 2026-11-24 hold 1/64, and the grid is read from the stored
+arrays) and the gains (QV, IQV) and mask thresholds of every grid point are computed once at
+freeze time and stored, so decoding evaluates no exp/log either. The grid is fine enough that a
+step of it changes a file's size by well under 1%, so ``--bpp-strict`` finds a file in its 1%
+band (at 1/64 a step changed a Kodak file by up to 1.7%). The rate cost of the
 approximation is measured in BENCHMARKS.md. AFB models (rate input in bpp) run their
 hyper-decoder's attention blocks in the same arithmetic, the rate entering as an integer.
 """
@@ -42,7 +45,8 @@ from jlic.rate import BPP_TARGET, QUALITY, SCR_LEVELS
 F_BITS, G_BITS = 12, 14
 ACT_CLIP = 2**24
 LEAKY_NUM = 655  # / 2^16 ~ 0.01, jax.nn.leaky_relu's slope
-QUALITY_STEPS = 64  # grid of SCR qualities: 1 + k / 64
+QUALITY_STEPS = 256  # grid of SCR qualities frozen into new model files: 1 + k / 256
+MAX_QUALITY_STEPS = 1024  # the finest grid a model file may hold
 GATE_RANGE = 12 * 2**F_BITS  # AFB gate inputs beyond +-12 give 2 sigmoid = 0 or 2 at F bits
 
 
@@ -167,20 +171,20 @@ def run_layers(layers: list[dict], a: np.ndarray, rate_int: int = 0,
     return a
 
 
-def quality_grid() -> np.ndarray:
-    return 1.0 + np.arange((SCR_LEVELS - 1) * QUALITY_STEPS + 1) / QUALITY_STEPS
+def quality_grid(steps: int) -> np.ndarray:
+    """SCR qualities 1 + k / steps, k = 0 .. (SCR_LEVELS - 1) * steps."""
+    return 1.0 + np.arange((SCR_LEVELS - 1) * steps + 1) / steps
 
 
-def snap_quality(q: float) -> int:
-    """Index of the grid point used for quality q (round to the nearest 1/64)."""
-    return int(np.clip(np.round((float(q) - 1.0) * QUALITY_STEPS), 0,
-                       (SCR_LEVELS - 1) * QUALITY_STEPS))
+def snap_quality(q: float, steps: int) -> int:
+    """Index of the grid point used for quality q (round to the nearest 1 / steps)."""
+    return int(np.clip(np.round((float(q) - 1.0) * steps), 0, (SCR_LEVELS - 1) * steps))
 
 
 def scr_grids(log_qv, log_iqv, log_gamma):
     """Per grid point and channel: QV, IQV (float32) and the integer importance threshold:
     mask = I > thr  <=>  clip(I + 1/2, 0, 1) ** gamma > 1/2  (I = importance conv output)."""
-    q = quality_grid()
+    q = quality_grid(QUALITY_STEPS)
     qv = np.asarray(interpolate_levels(log_qv, q), np.float32)
     iqv = np.asarray(interpolate_levels(log_iqv, q), np.float32)
     out = {"qv": qv, "iqv": iqv}
@@ -334,9 +338,12 @@ class IntegerCodingParams:
             raise ModelFileError(f"the exact path's layers do not chain ({e})") from None
         if out.shape[-1] != (2 if self.mean_scale else 1) * self.M:
             raise ModelFileError("the exact path's output does not match the model's M")
-        points = quality_grid().size
+        points = {v.shape[0] for v in self.grid.values() if v.ndim == 2}
+        steps = (points.pop() - 1) // (SCR_LEVELS - 1) if len(points) == 1 else 0
+        self.quality_steps = steps
         for name, v in self.grid.items():
-            if name not in ("qv", "iqv", "threshold") or v.shape != (points, self.M) or (
+            if name not in ("qv", "iqv", "threshold") or not 1 <= steps <= MAX_QUALITY_STEPS or \
+                    v.shape != (quality_grid(steps).size, self.M) or (
                     v.dtype.kind == "f" and not (np.isfinite(v).all() and (v > 0).all())):
                 raise ModelFileError(f"the exact path's quality grid {name!r} is invalid")
 
@@ -351,7 +358,7 @@ class IntegerCodingParams:
         shape = (1, 1, 1, self.M)
         mask = np.ones((1, *scale.shape), bool)
         if self.grid:
-            k = snap_quality(rate)
+            k = snap_quality(rate, self.quality_steps)
             qv = self.grid["qv"][k].reshape(shape)
             iqv = self.grid["iqv"][k].reshape(shape)
             if self.importance is not None:
