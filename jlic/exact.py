@@ -23,7 +23,7 @@ summation order: the result is a function of the integers alone. SCR quality is 
 arrays) and the gains (QV, IQV) and mask thresholds of every grid point are computed once at
 freeze time and stored, so decoding evaluates no exp/log either. The grid is fine enough that a
 step of it changes a file's size by well under 1%, so ``--bpp-strict`` finds a file in its 1%
-band (at 1/64 a step changed a Kodak file by up to 1.7%). The rate cost of the
+band (at 1/64 a step changed a Kodak file by up to 2.5%). The rate cost of the
 approximation is measured in BENCHMARKS.md. AFB models (rate input in bpp) run their
 hyper-decoder's attention blocks in the same arithmetic, the rate entering as an integer.
 """
