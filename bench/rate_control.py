@@ -44,7 +44,7 @@ def _measure(model, paths, lo, hi, args):
     from jlic.errors import RateError
     from jlic.evaluate.metrics import psnr
     from jlic.imageio import read_image
-    from jlic.rate_control import compress_to_bpp, rate_range
+    from jlic.rate_control import TOLERANCE, compress_to_bpp, rate_range
 
     rng = np.random.default_rng(args.seed)
     rows = []
@@ -68,8 +68,8 @@ def _measure(model, paths, lo, hi, args):
         ends = codec.Encoder(model, image)
         sizes = [8 * len(ends.encode(r)) / pixels for r in rate_range(model)]
         for t in rng.uniform(lo, hi, args.closed_loop_targets):
-            in_range = min(sizes) / 1.01 <= t <= max(sizes) / 0.99
-            strict_in_range = min(sizes) <= t <= max(sizes) / 0.99
+            in_range = min(sizes) / (1 + TOLERANCE) <= t <= max(sizes) / (1 - TOLERANCE)
+            strict_in_range = min(sizes) <= t <= max(sizes) / (1 - TOLERANCE)
             r = compress_to_bpp(model, image, t, refine_steps=args.refine)
             rows.append({"image": name, "mode": "closed", "target": t, "achieved": r.bpp,
                          "estimate": float("nan"), "probes": r.probes, "reachable": in_range,
@@ -107,6 +107,7 @@ def main():
 
     from jlic.evaluate.run import list_images
     from jlic.frozen import FrozenModel
+    from jlic.rate_control import TOLERANCE
 
     model = FrozenModel.load(args.model)
     if args.range:
@@ -126,7 +127,7 @@ def main():
             "files": len(made), "refused_below_smallest": len(strict) - len(made),
             "above_target": int(sum(r["achieved"] > r["target"] for r in made)),
             "within_1pct_of_reachable": float(np.mean(
-                [r["target"] - r["achieved"] <= 0.01 * r["target"] for r in made
+                [r["target"] - r["achieved"] <= TOLERANCE * r["target"] for r in made
                  if r["reachable"]])) if any(r["reachable"] for r in made) else None,
             "mean_probes": float(np.mean([r["probes"] for r in made])) if made else None,
             "refined": int(sum(r["refined"] for r in made))}
@@ -141,8 +142,9 @@ def main():
         summary[mode] = {
             "files": len(rs), "mae_bpp": float(np.abs(err).mean()),
             "mse_bpp2": float((err**2).mean()),
-            "within_1pct": float((rel <= 0.01).mean()),
-            "within_1pct_of_reachable": float((rel[reach] <= 0.01).mean()) if reach.any() else None,
+            "within_1pct": float((rel <= TOLERANCE).mean()),
+            "within_1pct_of_reachable": (float((rel[reach] <= TOLERANCE).mean())
+                                         if reach.any() else None),
             "unreachable_targets": int((~reach).sum()),
             "mean_probes": float(np.mean([r["probes"] for r in rs])),
             "mean_psnr_db": float(np.nanmean(psnrs)) if np.isfinite(psnrs).any() else None,

@@ -22,7 +22,7 @@ from PIL import Image  # noqa: E402
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
 from jlic.evaluate.metrics import psnr  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
-from jlic.rate_control import compress_to_bpp  # noqa: E402
+from jlic.rate_control import TOLERANCE, compress_to_bpp  # noqa: E402
 
 
 def main():
@@ -43,7 +43,7 @@ def main():
             plain = compress_to_bpp(model, image, target)
             search = compress_to_bpp(model, image, target, refine_steps=args.steps)
             n += 1
-            landed += abs(search.bpp - target) <= 0.01 * target
+            landed += abs(search.bpp - target) <= TOLERANCE * target
             refined += search.refined
             gains.append(psnr(image, codec.decompress(model, search.data))
                          - psnr(image, codec.decompress(model, plain.data)))

@@ -29,8 +29,11 @@ def get_config():
     # (SCR's ladder 0.2 * 2^-(8 - q)); levels_per_step of the 8 levels per step (0: all)
     c.scr = ml_collections.ConfigDict(dict(lambda_min=0.2 / 2**7, lambda_max=0.2,
                                            levels_per_step=0))
-    # AFB: clip_targets=False is the paper's (staircase + noise reaching past rate_range)
-    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0, clip_targets=True))
+    # AFB: clip_targets=False is the paper's (staircase + noise reaching past rate_range);
+    # entropy_model_fit "afb_loss" (the paper: every parameter on the AFB loss) or "rate" (the
+    # entropy model on bpp + lmbda * D, the transforms on the AFB loss; jlic.train.losses)
+    c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0, clip_targets=True,
+                                           entropy_model_fit="afb_loss"))
     # training quantization (jlic.quantize): "noise" (CompressAI's; 3% fewer bits than "mixed"
     # at equal quality in the same-start A/B, BENCHMARKS.md "Training parity"), "ste", "mixed"
     c.quantization = "noise"
@@ -42,7 +45,7 @@ def get_config():
         warmup_steps=0, decay="step", decay_at=0.9, decay_factor=0.1))
     c.aux_learning_rate = 1e-3  # Adam on the factorized prior's quantiles
     c.grad_clip = 1.0  # global norm
-    c.gain_lr_multiplier = 1.0  # learning-rate factor of SCR's per-level vectors
+    c.gain_lr_multiplier = 1.0  # learning-rate factor of SCR's per-level vectors and AFB's blocks
     c.compute_dtype = "float32"  # or "bfloat16" (rates and parameters stay float32)
     c.init_from = ""  # a workdir or model file whose matching parameters start this run
     c.init_skip = ()  # parameter names init_from leaves fresh, e.g. ("log_qv", "log_iqv")

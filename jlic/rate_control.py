@@ -29,6 +29,7 @@ from jlic.errors import RateError
 from jlic.rate import BPP_TARGET, QUALITY
 
 MAX_REFINED_PROBES = 2  # refined encodes a search with refinement may spend after the plain one
+TOLERANCE = 0.01  # a file lands when within 1% of its target (relative)
 
 
 @dataclass
@@ -145,7 +146,7 @@ class _Search:
 
 
 def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
-                    tolerance: float = 0.01, max_probes: int = 24,
+                    tolerance: float = TOLERANCE, max_probes: int = 24,
                     refine_steps: int = 0) -> RateSearch:
     """Codes ``image`` (uint8 HxW or HxWx3) into a file of ``target_bpp`` bits per pixel
     within ``tolerance`` (relative) by searching the model's rate input with real encodes.

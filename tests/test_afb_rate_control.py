@@ -1,6 +1,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 from PIL import Image
@@ -10,9 +11,10 @@ from jlic import codec
 from jlic.errors import RateError
 from jlic.frozen import freeze
 from jlic.layers.attention import RateAttention
-from jlic.models import build_model
+from jlic.models import AFBMeanScale, build_model
 from jlic.rate_control import compress_to_bpp
 from jlic.train.losses import afb_rate_loss, afb_targets
+from jlic.train.step import init_train_state, make_train_step, split_model
 
 
 def _image():
@@ -52,6 +54,42 @@ def test_afb_loss_targets_span_the_range_and_penalise_misses():
     # the untrained model codes at a few bpp: far targets cost more than near ones
     near = afb_rate_loss(0.0, 1.0, (float(low["bpp"]),) * 2, 12)(model, x, jax.random.key(0))
     assert float(near["loss"]) < min(float(low["loss"]), float(high["loss"]))
+
+
+def test_rate_fit_trains_the_entropy_model_on_the_rate_and_the_transforms_on_the_afb_loss():
+    """One SGD step (learning rate 1, no clipping) with entropy_model_fit="rate" moves the
+    entropy model by minus the gradient of bpp + lmbda * D and the transforms by minus the
+    gradient of the AFB loss; with a target far above the coded rate the two disagree in sign
+    on the entropy model (the AFB loss would make its predictions worse)."""
+    model = build_model("afb_mean_scale", nnx.Rngs(0), N=8, M=12)
+    graphdef, params, quantiles = split_model(model)
+    x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
+    rng = jax.random.key(3)
+    afb_loss = afb_rate_loss(0.013, 10.0, (6.0, 8.0), model.M)
+    rate_fit = afb_rate_loss(0.013, 10.0, (6.0, 8.0), model.M, entropy_model_fit="rate")
+
+    def grad_of(key):
+        return jax.grad(lambda p: rate_fit(nnx.merge(graphdef, p, quantiles), x, rng)[key])(params)
+
+    g_afb, g_rate = grad_of("loss"), grad_of("entropy_model_loss")
+    np.testing.assert_allclose(
+        jax.grad(lambda p: afb_loss(nnx.merge(graphdef, p, quantiles), x, rng)["loss"])(params)
+        ["g_a"]["layers"][0]["kernel"][...], g_afb["g_a"]["layers"][0]["kernel"][...], rtol=1e-6)
+    graphdef, state = init_train_state(model, optax.sgd(1.0), optax.sgd(0.0))
+    step = jax.jit(make_train_step(graphdef, optax.sgd(1.0), optax.sgd(0.0), rate_fit))
+    new, _ = step(state, x, rng)
+    moved = jax.tree.map(lambda a, b: a - b, state.params, new.params)
+    for name in ("g_a", "g_s", "afb_g_a", "afb_g_s") + AFBMeanScale.entropy_model_modules:
+        expected = g_rate if name in AFBMeanScale.entropy_model_modules else g_afb
+        jax.tree.map(lambda m, g: np.testing.assert_allclose(m, g, rtol=1e-4, atol=1e-5),
+                     moved[name], expected[name])
+    h = lambda g: np.concatenate([np.ravel(a) for a in jax.tree.leaves(g["h_s"])])  # noqa: E731
+    assert np.dot(h(g_afb), h(g_rate)) < 0
+
+
+def test_entropy_model_fit_is_checked():
+    with pytest.raises(ValueError, match="entropy_model_fit"):
+        afb_rate_loss(0.013, 10.0, (0.1, 1.5), 12, entropy_model_fit="likelihood")
 
 
 def test_afb_targets_are_a_noisy_staircase_clipped_only_on_request():

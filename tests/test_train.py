@@ -159,6 +159,30 @@ def test_learning_rate_schedules_follow_the_config():
     assert float(cos(550)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5), rel=1e-3)
 
 
+@pytest.mark.parametrize("name", ["scr_mean_scale", "afb_mean_scale"])
+def test_gain_lr_multiplier_speeds_up_exactly_the_rate_input_parameters(name):
+    """Adam's first step moves every parameter by about its learning rate: the parameters that
+    act on the rate input (SCR's per-level vectors, AFB's blocks) by the multiplier times more."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from jlic.models import build_model
+    from jlic.train.loop import GAIN_PARAMS, make_optimizers
+    from jlic.train.step import split_model
+
+    c = _config(learning_rate=1e-4, gain_lr_multiplier=10.0)
+    c.lr_schedule.warmup_steps, c.grad_clip = 0, 1e9
+    _, params, _ = split_model(build_model(name, nnx.Rngs(0), N=8, M=12))
+    tx, _ = make_optimizers(c)
+    updates, _ = tx.update(jax.tree.map(jnp.ones_like, params), tx.init(params), params)
+    moved = {}
+    for path, u in jax.tree_util.tree_leaves_with_path(updates):
+        rate_input = bool({getattr(k, "key", None) for k in path} & set(GAIN_PARAMS))
+        moved.setdefault(rate_input, set()).add(round(float(jnp.abs(u).max()), 6))
+    assert moved == {False: {1e-4}, True: {1e-3}}
+
+
 def test_quality_probe_writes_held_out_estimates(tmp_path):
     train_dir = _image_folder(tmp_path)
     held = tmp_path / "held"

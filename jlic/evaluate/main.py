@@ -51,9 +51,9 @@ def parse_args(argv):
     unknown = set(filter(None, args.baselines.lower().split(","))) - set(BASELINE_QUALITIES)
     if unknown:
         p.error(f"unknown baseline {', '.join(sorted(unknown))} (known: jpeg, webp)")
-    for option in ("qualities", "bpp"):
+    for option in ("qualities", "bpp"):  # parsed once, here: lists of floats from now on
         try:
-            [float(v) for v in getattr(args, option).split(",")]
+            setattr(args, option, [float(v) for v in getattr(args, option).split(",")])
         except ValueError:
             p.error(f"--{option} takes comma-separated numbers, got {getattr(args, option)!r}")
     if args.refine < 0:
@@ -63,9 +63,9 @@ def parse_args(argv):
 
 def _rates(model, args):
     if model.rate_spec is QUALITY:
-        rates = [float(q) for q in args.qualities.split(",")]
+        rates = list(args.qualities)
     elif model.rate_spec is BPP_TARGET:
-        rates = [float(b) for b in args.bpp.split(",")]
+        rates = list(args.bpp)
     else:
         rates = [None]
     if args.quick and len(rates) > 3:

@@ -29,6 +29,11 @@ with K = 3), and the RCB kernel size (not stated) is 3. The hidden width of the 
 stated: max(C/4, 16) here), the stage-2 lambda and the BPF-to-bpp conversion (bpp = BPF * M /
 256, ``bpp_to_bpf``) are our choices; targets are clipped to ``rate_range`` unless
 ``afb.clip_targets=False`` (the paper does not clip; ``jlic.train.losses.afb_targets``).
+The paper trains every parameter on the rate-aware loss (``afb.entropy_model_fit="afb_loss"``);
+``"rate"`` trains the entropy model (``entropy_model_modules``: h_a, h_s, their AFBs, the
+factorized prior) on bpp + lambda * D instead, so that a target can move the rate only through
+y (``jlic.train.losses.afb_rate_loss``; measured in BENCHMARKS.md "AFB on the default model's
+base").
 
 The base layers keep the mean-scale model's parameter paths,
 so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the
@@ -100,6 +105,7 @@ def _run(layers, x, rate):
 
 class AFBMeanScale(MeanScaleHyperprior):
     rate_spec = BPP_TARGET
+    entropy_model_modules = MeanScaleHyperprior.entropy_model_modules + ("afb_h_a", "afb_h_s")
 
     def __init__(self, N: int = 192, M: int = 192, *, hidden: int | None = None,
                  rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), residual: bool = False,

@@ -91,6 +91,8 @@ class ScaleHyperprior(nnx.Module):
     downsampling = 64  # input sides are padded to a multiple of this
     rate_spec = NONE  # single-rate model: no rate input
     predicts_mean = False  # h_s predicts scales only (y ~ N(0, sigma^2))
+    # the entropy model: the submodules that predict y's distribution and code z (not g_a, g_s)
+    entropy_model_modules = ("h_a", "h_s", "entropy_bottleneck")
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
                  residual: bool = False, fig2: bool = False, rngs: nnx.Rngs,

@@ -33,7 +33,7 @@ from jlic.models import MODELS, build_model
 from jlic.quantize import QUANTIZATION_MODES
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
-from jlic.train.losses import make_loss
+from jlic.train.losses import ENTROPY_MODEL_FITS, make_loss
 from jlic.train.metrics import MetricWriter
 from jlic.train.probe import check_held_out, make_probe
 from jlic.train.step import init_train_state, make_train_step
@@ -50,7 +50,8 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
 # (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",),
                "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
-               "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "model.rate_range")}
+               "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "afb.entropy_model_fit",
+                       "model.rate_range")}
 
 
 class ConfigError(ValueError):
@@ -115,6 +116,8 @@ def _validate_optimization(config):
         elif field == "afb.clip_targets":
             if not isinstance(_field(config, field), bool):
                 raise ConfigError("afb.clip_targets must be True or False")
+        elif field == "afb.entropy_model_fit":
+            _one_of(config, field, ENTROPY_MODEL_FITS)
         elif field != "model.rate_range":
             _number(config, field, positive=True)
     if config.loss == "scr" and config.scr.lambda_min > config.scr.lambda_max:
@@ -192,7 +195,8 @@ def model_from_config(config, seed: int = 0, dtype=jnp.float32) -> nnx.Module:
     return build_model(config.model.name, nnx.Rngs(seed), dtype=dtype, **kwargs)
 
 
-GAIN_PARAMS = ("log_qv", "log_iqv", "log_gamma")  # SCR's per-level vectors
+# the parameters that act on the rate input: SCR's per-level vectors, AFB's attention blocks
+GAIN_PARAMS = ("log_qv", "log_iqv", "log_gamma", "afb_g_a", "afb_h_a", "afb_h_s", "afb_g_s")
 
 
 def _gain_labels(params):
@@ -221,8 +225,10 @@ def learning_rate_schedule(config, peak: float):
 
 def make_optimizers(config, gain_lr_multiplier: float | None = None):
     """Adam with gradient clipping and ``learning_rate_schedule``; ``gain_lr_multiplier``
-    (default: the config's) scales the learning rate of SCR's per-level vectors (few
-    parameters, which move far: QV spans ~10x over the levels). The optimizer state's
+    (default: the config's) scales the learning rate of the parameters that act on the rate
+    input (``GAIN_PARAMS``: SCR's per-level vectors, few parameters that move far: QV spans
+    ~10x over the levels; AFB's attention blocks, new in stage 2 while the base is trained
+    already). The optimizer state's
     structure depends on the multiplier only, not on the schedule."""
     def adam(multiplier):
         return optax.adam(learning_rate_schedule(config, config.learning_rate * multiplier))

@@ -8,7 +8,8 @@ Every loss has the signature ``loss_fn(model, x, rng) -> metrics`` with a scalar
            lambda_q geometric from lambda_min (q = 1) to lambda_max (q = L)
            (SCR's ladder: 0.2 * 2^-(8 - q); vmapped over the levels)
     "afb"  w * mean_i (R_i - B_i)^2 + lmbda * 255^2 * MSE, R and B in bits per latent feature
-           (AFB; per-image targets B_i: a staircase over the batch plus uniform noise)
+           (AFB; per-image targets B_i: a staircase over the batch plus uniform noise); with
+           entropy_model_fit="rate" the entropy model trains on bpp + lmbda * 255^2 * MSE instead
 """
 
 from __future__ import annotations
@@ -95,11 +96,28 @@ def afb_targets(rng: jax.Array, n: int, rate_range, clip: bool = True) -> jax.Ar
     return jnp.clip(targets, lo, hi) if clip else targets
 
 
+ENTROPY_MODEL_FITS = ("afb_loss", "rate")
+
+
 def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
-                  quantization: str = "noise", clip_targets: bool = True):
+                  quantization: str = "noise", clip_targets: bool = True,
+                  entropy_model_fit: str = "afb_loss"):
     """The AFB loss (rate_weight * (BPF - target BPF)^2 + lmbda * 255^2 * MSE) with per-image
     targets from ``afb_targets`` (the paper's 0.2 ... 1.775 BPF for c = 192 is 0.15 ... 1.33
-    bpp)."""
+    bpp).
+
+    entropy_model_fit: "afb_loss" (the paper) trains every parameter on that loss. There a
+    target above the coded rate pulls the entropy model (h_a, h_s, their AFBs, the factorized
+    prior) towards *worse* predictions: mis-predicting y's distribution raises the estimated
+    rate without changing y, so the rate lands and the quality does not follow. "rate" keeps the
+    entropy model a model of y: it trains on bpp + lmbda * 255^2 * MSE (the ordinary
+    rate-distortion loss, which it minimizes by predicting y well) and only the transforms g_a,
+    g_s and their AFBs see the rate-aware loss, so the rate can move only by changing y
+    (``jlic.train.step`` routes the two gradients).
+    """
+    if entropy_model_fit not in ENTROPY_MODEL_FITS:
+        raise ValueError(f"afb.entropy_model_fit must be one of {ENTROPY_MODEL_FITS}, "
+                         f"not {entropy_model_fit!r}")
 
     def loss_fn(model, x, rng):
         rng_t, rng_m = jax.random.split(rng)
@@ -108,9 +126,12 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
         bpp_i = bits(out["likelihoods"]) / (x.shape[1] * x.shape[2])
         rate_err = jnp.mean(jnp.square(bpp_to_bpf(bpp_i, M) - bpp_to_bpf(targets, M)))
         mse = _mse(out["x_hat"], x)
-        return {"loss": rate_weight * rate_err + lmbda * 255.0**2 * mse,
-                "bpp": jnp.mean(bpp_i), "mse": mse, "psnr": psnr_from_mse(mse),
-                "rate_mae_bpp": jnp.mean(jnp.abs(bpp_i - targets))}
+        metrics = {"loss": rate_weight * rate_err + lmbda * 255.0**2 * mse,
+                   "bpp": jnp.mean(bpp_i), "mse": mse, "psnr": psnr_from_mse(mse),
+                   "rate_mae_bpp": jnp.mean(jnp.abs(bpp_i - targets))}
+        if entropy_model_fit == "rate":
+            metrics["entropy_model_loss"] = jnp.mean(bpp_i) + lmbda * 255.0**2 * mse
+        return metrics
 
     return loss_fn
 
@@ -126,5 +147,5 @@ def make_loss(config):
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,
                              tuple(config.model.rate_range), config.model.M, quantization,
-                             config.afb.clip_targets)
+                             config.afb.clip_targets, config.afb.entropy_model_fit)
     raise ValueError(f"unknown loss {kind!r}; known: rd, scr, afb")

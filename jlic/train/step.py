@@ -7,7 +7,10 @@ inside the traced function, so a step is a plain function of arrays:
         -> (state, metrics)
 
 Gradients of the rate-distortion loss update the ``nnx.Param`` leaves with ``tx``; the
-auxiliary quantile loss updates only the ``Quantiles`` leaves with ``aux_tx``. A step whose
+auxiliary quantile loss updates only the ``Quantiles`` leaves with ``aux_tx``. A loss whose
+metrics hold an ``"entropy_model_loss"`` trains the model's entropy model (the submodules named
+by ``model.entropy_model_modules``) on that loss and every other parameter on ``"loss"``: one
+forward pass, two backward passes. A step whose
 loss or gradients are not finite leaves the state unchanged and increments ``skipped``.
 """
 
@@ -52,6 +55,12 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
+def _top_name(path) -> str:
+    """The first key of a state path: the model's attribute that holds the leaf."""
+    key = path[0]
+    return str(getattr(key, "key", getattr(key, "name", key)))
+
+
 def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
     """Returns the un-jitted step; callers jit it with their shardings and donation.
 
@@ -59,7 +68,20 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
 
     def rd_loss(params, quantiles, batch, rng):
         metrics = loss_fn(nnx.merge(graphdef, params, quantiles), batch, rng)
-        return metrics["loss"], metrics
+        return (metrics["loss"], metrics.get("entropy_model_loss", metrics["loss"])), metrics
+
+    def gradients(params, quantiles, batch, rng):
+        losses, pullback, metrics = jax.vjp(
+            lambda p: rd_loss(p, quantiles, batch, rng), params, has_aux=True)
+        one, zero = jnp.ones_like(losses[0]), jnp.zeros_like(losses[0])
+        (grads,) = pullback((one, zero))
+        if "entropy_model_loss" not in metrics:  # static: a loss's metrics are fixed when traced
+            return grads, metrics
+        (entropy_grads,) = pullback((zero, one))
+        modules = nnx.merge(graphdef, params, quantiles).entropy_model_modules
+        return jax.tree_util.tree_map_with_path(
+            lambda path, g, e: e if _top_name(path) in modules else g,
+            grads, entropy_grads), metrics
 
     def aux_loss(quantiles, params):
         model = nnx.merge(graphdef, params, quantiles)
@@ -68,8 +90,7 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
     def train_step(state: TrainState, batch, rng):
         if batch.dtype == jnp.uint8:
             batch = batch.astype(jnp.float32) / 255.0
-        grads, metrics = jax.grad(rd_loss, has_aux=True)(
-            state.params, state.quantiles, batch, rng)
+        grads, metrics = gradients(state.params, state.quantiles, batch, rng)
         aux, aux_grads = jax.value_and_grad(aux_loss)(state.quantiles, state.params)
         ok = _all_finite((grads, aux_grads, metrics["loss"]))
 
