@@ -55,12 +55,6 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def _top_name(path) -> str:
-    """The first key of a state path: the model's attribute that holds the leaf."""
-    key = path[0]
-    return str(getattr(key, "key", getattr(key, "name", key)))
-
-
 def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
     """Returns the un-jitted step; callers jit it with their shardings and donation.
 
@@ -80,7 +74,7 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
         (entropy_grads,) = pullback((zero, one))
         modules = nnx.merge(graphdef, params, quantiles).entropy_model_modules
         return jax.tree_util.tree_map_with_path(
-            lambda path, g, e: e if _top_name(path) in modules else g,
+            lambda path, g, e: e if path[0].key in modules else g,  # path[0]: the submodule
             grads, entropy_grads), metrics
 
     def aux_loss(quantiles, params):
