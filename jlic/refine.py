@@ -8,33 +8,42 @@ neural image compression", 2019; Yang et al., NeurIPS 2020): starting from the a
 
     J(y, z) = lambda * 255^2 * MSE(x, clip(g_s(y_hat))) + bits(y_sym, z_sym) / (H * W)
 
-in which y_hat and z_hat are quantized exactly as the encoder codes them (z on its medians; y
-on the gain-unit grid, round((y - mean) / qv), unselected elements at the mean) with
-straight-through gradients, bits are the model's estimate (-log2 of the likelihoods) and the
-MSE is over the image's own H x W pixels (the padding is free). lambda is the training
-objective's (``FrozenModel.rd_lambda``: lambda_q of the SCR ladder at the requested quality,
-or the single-rate model's lambda). y moves in units of its quantization step (qv), so one
-learning rate fits every quality; the rate decays to 0 on a cosine. Every iterate's J is
-evaluated and the best is returned, so the result never has a higher J than the unrefined
-latents. The returned y and z sit at the centres of the bins J was evaluated in
-(straight-through steps leave values on bin edges, where the encoder's integer means would
-round some of them elsewhere: file sizes then missed the estimate by up to 2.5%; on four CID22
-photos at q = 2, 4.5 and 7 the real J was the same, 0.9307 of the plain files', either way).
+in which bits are the model's estimate (-log2 of the likelihoods), the MSE is over the image's
+own H x W pixels (the padding is free) and lambda is the training objective's
+(``FrozenModel.rd_lambda``: lambda_q of the SCR ladder at the requested quality, or the
+single-rate model's lambda). z is quantized on its medians with a straight-through gradient; y's
+gradient comes from stochastic Gumbel annealing (SGA, Yang et al. 2020: a relaxed sample of the
+lower or upper grid point of round((y - mean) / qv), the nearer one likelier, with the
+temperature falling from SGA_TAU[0] to SGA_TAU[1] over the steps), and every iterate is scored
+by its exact J, with y and z quantized as the encoder codes them (unselected elements at the
+mean). y moves in units of its quantization step (qv); Adam's peak step grows slowly with lambda
+(``refine_lr``), and decays to 0 on a cosine. The iterate of lowest exact J is returned, so the
+result never has a higher J than the unrefined latents. The returned y and z sit at the centres
+of the bins J was evaluated in (gradient steps leave values on bin edges, where the encoder's
+integer means would round some of them elsewhere: file sizes then missed the estimate by up to
+2.5%; on four CID22 photos at q = 2, 4.5 and 7 the real J was the same, 0.9307 of the plain
+files', either way).
 
 For a file of a given size (``jlic.rate_control``), a rate band [lo, hi] in bits per pixel adds
 RATE_PENALTY * (relu(bpp - hi) + relu(lo - bpp)) to J (gradients and the choice of the best
 iterate alike), with the model's estimate calibrated to file sizes by the unrefined latents'
 own file: the latents then move along the band instead of trading rate for distortion, and
 where the unrefined file lies in the band the returned latents do too (the start has no
-penalty), at a lower distortion.
+penalty), at a lower distortion. Within a band the gradient is straight-through (that of the
+exact J) at a fixed peak step of BAND_REFINE_LR: SGA's relaxed rate is not the coded one, and
+against a band of +-0.5% its iterates never beat the start (measured on kodim04 and kodim12 at
+0.25 and 0.5 bpp: +0.00 dB where straight-through at 0.01 gains +0.28 to +0.57 dB; the larger
+step of ``refine_lr`` fails the same way).
 
 Only the encoder changes: the file format and the decoder are the same, refined files decode
 with any jlic and stay bit-exact (the symbols are quantized by the exact path as always).
-Measured on the bundled model (BENCHMARKS.md "Encoder-side refinement"): 20 steps take about
-12 s for a 768x512 image on 2 CPU cores (plain encoding: 0.5 s) and make Kodak's files 10.2%
-smaller at equal PSNR (BD-rate). The step size (0.005, 0.01, 0.02) and count (20, 40) were
-compared on four training photos (CID22, 512x512, q = 2, 4.5, 7) after a first look at three
-Kodak images.
+Measured on the bundled model (BENCHMARKS.md "Encoder-side refinement"): the real J of refined
+over plain files on four CID22 validation photos (512x512, q = 2, 4.5, 7;
+``bench/refine_objective.py``), 20 steps: straight-through gradients at a fixed step of 0.01
+0.931, with the step growing with lambda 0.914, SGA with it 0.904. An SGA step costs about 1.5
+straight-through ones (the second pass scores the exact J); 27 straight-through steps (the same
+time) gave 0.911. On Kodak, 20 steps make the files 12.0% smaller at equal PSNR (BD-rate;
+straight-through at 0.01: 10.1%), about 18 s for a 768x512 image on 2 CPU cores (plain: 0.6 s).
 """
 
 from __future__ import annotations
@@ -51,24 +60,46 @@ from jlic.entropy.gaussian import gaussian_likelihood
 from jlic.quantize import round_ste
 
 REFINE_STEPS = 20  # the CLI's --refine without a value
-REFINE_LR = 0.01  # Adam's peak step, in quantization steps of y (and of z, whose step is 1)
+REFINE_LR = 0.06  # Adam's peak step at lambda = REFINE_LR_LAMBDA, in quantization steps of y
+REFINE_LR_LAMBDA = 0.3  # (and of z, whose step is 1); it scales as lambda^REFINE_LR_POWER
+REFINE_LR_POWER = 0.125  # (measured best near 0.03 at lambda_2 = 0.00068, 0.06 at lambda_7 = 0.3)
+SGA_TAU = (0.5, 0.05)  # SGA's temperature at the first and the last step (geometric in between)
+BAND_REFINE_LR = 0.01  # Adam's peak step within a rate band (straight-through gradients)
 MAX_REFINE_STEPS = 10_000
 RATE_PENALTY = 10.0  # J's slope outside a rate band, per bpp (inside, one bpp costs 1)
 REFINE_MEMORY_FACTOR = 3  # refinement's memory over ``codec.coding_bytes`` (gradients of g_s;
 # measured 1.8 GB peak for a 1536x1024 image, under the 2.6 GB this allows)
 
 
-def objective(model, latents, x, height: int, width: int, rate, lmbda):
+def refine_lr(lmbda):
+    """Adam's peak step (in quantization steps of y) for a model trained at ``lmbda``."""
+    return REFINE_LR * (lmbda / REFINE_LR_LAMBDA) ** REFINE_LR_POWER
+
+
+def sga_round(v: jax.Array, rng: jax.Array, tau) -> jax.Array:
+    """Stochastic Gumbel annealing of round(v) (Yang et al. 2020): floor(v) + w, where w in
+    (0, 1) is the upper grid point's weight in a relaxed (Gumbel-softmax, temperature tau)
+    sample of floor(v) or ceil(v) with logits -atanh(distance) / tau; differentiable in v, and
+    round(v) as tau -> 0."""
+    lower = jnp.floor(v)
+    distance = jnp.stack([v - lower, lower + 1.0 - v], axis=-1)
+    logits = -jnp.arctanh(jnp.clip(distance, 0.0, 1.0 - 1e-5)) / tau
+    w = jax.nn.softmax((logits + jax.random.gumbel(rng, logits.shape)) / tau, axis=-1)
+    return lower + w[..., 1]
+
+
+def objective(model, latents, x, height: int, width: int, rate, lmbda, rounding=round_ste):
     """J of ``latents`` = (u = y / qv, z) for image x (1, H', W', 3) in [0, 1] whose first
     ``height`` x ``width`` pixels are the image: -> (J, (bpp, mse)), bpp in bits per image
-    pixel, mse on [0, 1]."""
+    pixel, mse on [0, 1]. ``rounding`` maps y's offsets from the means, in quantization steps,
+    to the values coded (straight-through rounding: the exact J)."""
     u, z = latents
     eb = model.entropy_bottleneck
     z_hat = eb.quantize(z)
     z_bits = jnp.sum(-jnp.log2(eb.likelihood(z_hat)))
     p = model.coding_params(z_hat, rate)
     mask = 1.0 if p["mask"] is None else p["mask"]
-    v_hat = round_ste((u * p["qv"] - p["mean"]) / p["qv"])
+    v_hat = rounding((u * p["qv"] - p["mean"]) / p["qv"])
     y_bits = jnp.sum(mask * -jnp.log2(gaussian_likelihood(v_hat, p["scale"] / p["qv"])))
     x_hat = jnp.clip(model.synthesis(mask * v_hat * p["iqv"] + p["mean"], rate), 0.0, 1.0)
     mse = jnp.mean(jnp.square(x_hat[:, :height, :width] - x[:, :height, :width]))
@@ -76,27 +107,34 @@ def objective(model, latents, x, height: int, width: int, rate, lmbda):
     return lmbda * 255.0**2 * mse + bpp, (bpp, mse)
 
 
-@partial(jax.jit, static_argnums=(0, 4, 5, 6))
-def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band):
+@partial(jax.jit, static_argnums=(0, 4, 5, 6, 11))
+def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band, banded):
     model = nnx.merge(graphdef, state)
     qv = model.coding_params(model.entropy_bottleneck.quantize(z), rate)["qv"]
-    opt = optax.adam(optax.cosine_decay_schedule(REFINE_LR, steps))
+    peak = BAND_REFINE_LR if banded else refine_lr(lmbda)
+    opt = optax.adam(optax.cosine_decay_schedule(peak, steps))
     lat = (y / qv, z)
     lo, hi, unrefined_file_bpp = band
     # the estimate's bpp per file bpp, from the unrefined latents (1 without a band)
     _, (bpp0, _) = objective(model, lat, x, height, width, rate, lmbda)
     k = jnp.where(jnp.isfinite(unrefined_file_bpp), bpp0 / unrefined_file_bpp, 1.0)
 
-    def penalized(lat):
-        j, (bpp, mse) = objective(model, lat, x, height, width, rate, lmbda)
+    def penalized(lat, rounding=round_ste):
+        j, (bpp, _) = objective(model, lat, x, height, width, rate, lmbda, rounding)
         outside = jax.nn.relu(bpp - k * hi) + jax.nn.relu(k * lo - bpp)
-        return j + RATE_PENALTY * outside, (bpp, mse)
+        return j + RATE_PENALTY * outside
 
-    grad = jax.value_and_grad(penalized, has_aux=True)
+    def score_and_gradient(lat, i):
+        """-> (exact J of lat, the gradient to step along)."""
+        if banded:  # straight-through: the gradient of the exact J
+            return jax.value_and_grad(penalized)(lat)
+        tau = SGA_TAU[0] * (SGA_TAU[1] / SGA_TAU[0]) ** (i / max(steps - 1, 1))
+        rng = jax.random.fold_in(jax.random.key(0), i)  # the same file for the same input
+        return penalized(lat), jax.grad(penalized)(lat, lambda v: sga_round(v, rng, tau))
 
     def body(i, carry):
         lat, opt_state, best, best_j, first_j = carry
-        (j, _), g = grad(lat)
+        j, g = score_and_gradient(lat, i)
         better = j < best_j
         best = jax.tree.map(lambda a, b: jnp.where(better, a, b), lat, best)
         updates, opt_state = opt.update(g, opt_state, lat)
@@ -139,5 +177,5 @@ def refine_latents(frozen, x, y, z, height: int, width: int, rate, steps: int,
     band = jnp.asarray((0.0, np.inf, np.inf) if bpp_band is None else bpp_band, jnp.float32)
     y, z, j0, j1 = _refine(frozen._graphdef, frozen._state, jnp.asarray(y), jnp.asarray(z),
                            height, width, int(steps), jnp.asarray(x), r, jnp.float32(lmbda),
-                           band)
+                           band, bpp_band is not None)
     return np.asarray(y), np.asarray(z), float(j0), float(j1)

@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,7 +16,7 @@ from jlic import DEFAULT_MODEL, codec
 from jlic.errors import ModelFileError, RateError
 from jlic.frozen import FrozenModel, freeze
 from jlic.rate_control import compress_to_bpp
-from jlic.refine import refine_latents
+from jlic.refine import refine_latents, refine_lr, sga_round
 from jlic.train.losses import scr_lambdas
 
 GOLDEN = os.path.join(ROOT, "tests", "data", "golden.jlicm")
@@ -56,6 +58,34 @@ def test_refinement_returns_the_best_iterate(model, image):
     assert np.isfinite(j0) and j1 < j0
     _, _, j0_again, j_one = refine_latents(model, enc.x, y, z, enc.height, enc.width, 4.0, 1)
     assert j_one == j0_again == pytest.approx(j0)  # one step: only the start was evaluated
+
+
+def test_sga_round_relaxes_rounding_towards_the_nearer_grid_point():
+    """SGA (Yang et al. 2020): values between floor and ceil, the nearer one likelier, a
+    gradient where rounding has none, and rounding itself as the temperature falls."""
+    v = jnp.asarray([-1.7, -0.2, 0.1, 0.45, 2.55, 3.9], jnp.float32)
+    key = jax.random.key(3)
+    keys = jax.random.split(key, 4000)
+    samples = jax.vmap(lambda k: sga_round(v, k, 0.5))(keys)
+    assert bool(jnp.all((samples >= jnp.floor(v)) & (samples <= jnp.ceil(v))))
+    upper_share = np.asarray(jnp.mean(samples - jnp.floor(v), axis=0))
+    assert np.all((upper_share > 0.5) == (np.asarray(v - jnp.floor(v)) > 0.5)), upper_share
+    assert 0.0 < upper_share[3] < 0.5 < upper_share[4] < 1.0  # soft, not rounded, at tau 0.5
+    np.testing.assert_allclose(sga_round(v, key, 1e-3), jnp.round(v), atol=1e-4)
+    g = jax.grad(lambda x: jnp.sum(sga_round(x, key, 0.5)))(v)
+    assert bool(jnp.all(jnp.isfinite(g))) and float(jnp.max(jnp.abs(g))) > 0
+
+
+def test_refine_step_grows_with_lambda():
+    """Measured (bench/refine_objective.py): best near 0.03 quantization steps at q = 2 and 0.06
+    at q = 7."""
+    assert 0.02 < refine_lr(0.000675) < 0.035 < refine_lr(0.0141) < 0.05 < refine_lr(0.296) < 0.07
+
+
+def test_refined_files_are_the_same_for_the_same_input(model, image):
+    """SGA samples from a fixed key: encoding twice gives the same bytes."""
+    first = codec.compress(model, image, 5.0, refine_steps=4)
+    assert codec.compress(model, image, 5.0, refine_steps=4) == first
 
 
 def test_a_rate_band_holds_the_refined_file_at_the_size_and_lowers_the_distortion(model):
