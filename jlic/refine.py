@@ -143,7 +143,7 @@ def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band, b
 
     init = (lat, opt.init(lat), lat, jnp.inf, jnp.inf)
     _, _, (u, z), best_j, first_j = jax.lax.fori_loop(0, steps, body, init)
-    # to the centres of the bins J was evaluated in: straight-through steps leave values on
+    # to the centres of the bins J was evaluated in: gradient steps leave values on or near
     # bin edges, where the encoder's integer means (``jlic.exact``) would round them elsewhere
     # (qv depends on the rate only; the mean on the refined z)
     z_hat = model.entropy_bottleneck.quantize(z)
