@@ -27,12 +27,6 @@ from jlic.frozen import FrozenModel  # noqa: E402
 PHOTOS = os.path.join(ROOT, "..", "shared", "data", "train", "cid22", "validation")
 
 
-def real_objective(model, image, data, quality):
-    """lambda_q * MSE (0..255) + bpp of the file ``data`` of ``image``."""
-    mse = np.mean(np.square(codec.decompress(model, data).astype(np.float64) - image))
-    return model.rd_lambda(quality) * mse + 8 * len(data) / (image.shape[0] * image.shape[1])
-
-
 def _per_quality(qualities, values):
     return " ".join(f"q={q:g}: {v:.4f}" for q, v in zip(qualities, values, strict=True))
 
@@ -59,8 +53,8 @@ def main():
             refined = codec.compress(model, image, q, refine_steps=args.steps)
             t2 = time.perf_counter()
             seconds.append((t2 - t1) - (t1 - t0))
-            row.append(real_objective(model, image, refined, q)
-                       / real_objective(model, image, plain, q))
+            row.append(codec.rd_objective(model, image, refined, q)
+                       / codec.rd_objective(model, image, plain, q))
         ratios.append(row)
         print(name, _per_quality(qualities, row), flush=True)
     r = np.array(ratios)

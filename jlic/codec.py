@@ -312,3 +312,12 @@ def decompress(model: FrozenModel, data: bytes) -> np.ndarray:
         luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         return np.clip(np.round(luma), 0, 255).astype(np.uint8)
     return rgb
+
+
+def rd_objective(model: FrozenModel, image: np.ndarray, data: bytes, rate=None) -> float:
+    """The objective refinement lowers (``jlic.refine``), measured on a real file: lambda * MSE
+    + bpp, where MSE is between ``image`` (uint8, 0..255) and the decoded file ``data`` on the
+    0..255 scale, bpp is the whole file's size in bits per pixel and lambda is the model's
+    training lambda at ``rate`` (``FrozenModel.rd_lambda``)."""
+    mse = np.mean(np.square(decompress(model, data).astype(np.float64) - image))
+    return model.rd_lambda(rate) * mse + 8 * len(data) / (image.shape[0] * image.shape[1])

@@ -114,15 +114,17 @@ def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band, b
     peak = BAND_REFINE_LR if banded else refine_lr(lmbda)
     opt = optax.adam(optax.cosine_decay_schedule(peak, steps))
     lat = (y / qv, z)
-    lo, hi, unrefined_file_bpp = band
-    # the estimate's bpp per file bpp, from the unrefined latents (1 without a band)
-    _, (bpp0, _) = objective(model, lat, x, height, width, rate, lmbda)
-    k = jnp.where(jnp.isfinite(unrefined_file_bpp), bpp0 / unrefined_file_bpp, 1.0)
+    if banded:
+        lo, hi, unrefined_file_bpp = band
+        # the estimate's bpp per file bpp, from the unrefined latents
+        _, (bpp0, _) = objective(model, lat, x, height, width, rate, lmbda)
+        k = bpp0 / unrefined_file_bpp
 
     def penalized(lat, rounding=round_ste):
         j, (bpp, _) = objective(model, lat, x, height, width, rate, lmbda, rounding)
-        outside = jax.nn.relu(bpp - k * hi) + jax.nn.relu(k * lo - bpp)
-        return j + RATE_PENALTY * outside
+        if not banded:
+            return j
+        return j + RATE_PENALTY * (jax.nn.relu(bpp - k * hi) + jax.nn.relu(k * lo - bpp))
 
     def score_and_gradient(lat, i):
         """-> (exact J of lat, the gradient to step along)."""
@@ -174,7 +176,7 @@ def refine_latents(frozen, x, y, z, height: int, width: int, rate, steps: int,
     """
     lmbda = frozen.rd_lambda(rate)
     r = None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)
-    band = jnp.asarray((0.0, np.inf, np.inf) if bpp_band is None else bpp_band, jnp.float32)
+    band = jnp.asarray((0.0, 0.0, 0.0) if bpp_band is None else bpp_band, jnp.float32)
     y, z, j0, j1 = _refine(frozen._graphdef, frozen._state, jnp.asarray(y), jnp.asarray(z),
                            height, width, int(steps), jnp.asarray(x), r, jnp.float32(lmbda),
                            band, bpp_band is not None)
