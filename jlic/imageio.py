@@ -76,6 +76,8 @@ def read_image(path: str) -> tuple[np.ndarray, list[str]]:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise ImageError(f"image {path!r} is not a regular file")
             head = f.read(32)
+            if not head:
+                raise ImageError(f"image {path!r} is empty (0 bytes)")
             f.seek(0)
             with Image.open(f) as img:
                 if img.width * img.height > MAX_PIXELS:
@@ -88,7 +90,10 @@ def read_image(path: str) -> tuple[np.ndarray, list[str]]:
         raise ImageError(f"image {path!r} is a directory") from None
     except Image.DecompressionBombError:
         raise ImageError(f"{path!r} is larger than {MAX_PIXELS} pixels") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except UnidentifiedImageError:
+        raise ImageError(f"cannot read image {path!r}: not an image format Pillow reads, or "
+                         "a damaged file") from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"cannot read image {path!r}: {e}") from None
 
 

@@ -48,18 +48,21 @@ def test_grayscale_and_rgba_inputs(tmp_path):
 
 
 @pytest.mark.parametrize("case, message", [
-    ("missing", "nope.png"), ("not_image", "cannot read image"),
+    ("missing", "nope.png"), ("not_image", "not an image format"), ("empty_image", "is empty"),
     ("corrupt_file", "corrupt"), ("wrong_model", "decode it with the model that wrote it"),
     ("lossy_output", "written losslessly")])
 def test_errors_are_one_line_and_leave_no_output(tmp_path, case, message):
     good = tmp_path / "good.jlic"
     assert jlic("compress", os.path.join(KODAK, "kodim23.png"), "-o", good,
                 "--model", GOLDEN).returncode == 0
-    out = tmp_path / ("out.jlic" if case in ("missing", "not_image") else "out.png")
+    out = tmp_path / ("out.jlic" if case in ("missing", "not_image", "empty_image") else "out.png")
     if case == "missing":
         res = jlic("compress", tmp_path / "nope.png", "-o", out)
     elif case == "not_image":
         (tmp_path / "x.png").write_bytes(b"hello")
+        res = jlic("compress", tmp_path / "x.png", "-o", out)
+    elif case == "empty_image":
+        (tmp_path / "x.png").write_bytes(b"")
         res = jlic("compress", tmp_path / "x.png", "-o", out)
     elif case == "corrupt_file":
         data = bytearray(good.read_bytes())
