@@ -14,7 +14,8 @@ own H x W pixels (the padding is free) and lambda is the training objective's
 single-rate model's lambda). z is quantized on its medians with a straight-through gradient; y's
 gradient comes from stochastic Gumbel annealing (SGA, Yang et al. 2020: a relaxed sample of the
 lower or upper grid point of round((y - mean) / qv), the nearer one likelier, with the
-temperature falling from SGA_TAU[0] to SGA_TAU[1] over the steps), and every iterate is scored
+temperature falling tenfold over the steps from a start that grows with lambda,
+``sga_temperature``: 0.5 up to q = 4.5, 1.0 from q = 7), and every iterate is scored
 by its exact J, with y and z quantized as the encoder codes them (unselected elements at the
 mean). y moves in units of its quantization step (qv); Adam's peak step grows slowly with lambda
 (``refine_lr``), and decays to 0 on a cosine. The iterate of lowest exact J is returned, so the
@@ -40,9 +41,10 @@ with any jlic and stay bit-exact (the symbols are quantized by the exact path as
 Measured on the bundled model (BENCHMARKS.md "Encoder-side refinement"): the real J of refined
 over plain files on four CID22 validation photos (512x512, q = 2, 4.5, 7;
 ``bench/refine_objective.py``), 20 steps: straight-through gradients at a fixed step of 0.01
-0.931, with the step growing with lambda 0.914, SGA with it 0.904. An SGA step costs about 1.5
+0.931, with the step growing with lambda 0.914, SGA with it 0.904 (0.898 with the temperature
+growing with lambda; on 8 photos 0.916 -> 0.910, q = 7 0.859 -> 0.842). An SGA step costs about 1.5
 straight-through ones (the second pass scores the exact J); 27 straight-through steps (the same
-time) gave 0.911. On Kodak, 20 steps make the files 12.0% smaller at equal PSNR (BD-rate;
+time) gave 0.911. On Kodak, 20 steps make the files 12.3% smaller at equal PSNR (BD-rate;
 straight-through at 0.01: 10.1%), about 18 s for a 768x512 image on 2 CPU cores (plain: 0.6 s).
 """
 
@@ -63,7 +65,11 @@ REFINE_STEPS = 20  # the CLI's --refine without a value
 REFINE_LR = 0.06  # Adam's peak step at lambda = REFINE_LR_LAMBDA, in quantization steps of y
 REFINE_LR_LAMBDA = 0.3  # (and of z, whose step is 1); it scales as lambda^REFINE_LR_POWER
 REFINE_LR_POWER = 0.125  # (measured best near 0.03 at lambda_2 = 0.00068, 0.06 at lambda_7 = 0.3)
-SGA_TAU = (0.5, 0.05)  # SGA's temperature at the first and the last step (geometric in between)
+SGA_TAU = 0.5  # SGA's first temperature up to lambda = SGA_TAU_LAMBDA (lambda_4.5 of the ladder),
+SGA_TAU_LAMBDA = 0.0141  # then growing as lambda^SGA_TAU_POWER to SGA_TAU_MAX (from lambda_7 =
+SGA_TAU_POWER = 0.228  # 0.296 on); the last step's is SGA_TAU_DECAY times the first (geometric
+SGA_TAU_MAX = 1.0  # in between). Measured on 8 CID22 photos: 0.5 best at q = 2 and 4.5, 1.0 at 7
+SGA_TAU_DECAY = 0.1
 BAND_REFINE_LR = 0.01  # Adam's peak step within a rate band (straight-through gradients)
 MAX_REFINE_STEPS = 10_000
 RATE_PENALTY = 10.0  # J's slope outside a rate band, per bpp (inside, one bpp costs 1)
@@ -74,6 +80,12 @@ REFINE_MEMORY_FACTOR = 3  # refinement's memory over ``codec.coding_bytes`` (gra
 def refine_lr(lmbda):
     """Adam's peak step (in quantization steps of y) for a model trained at ``lmbda``."""
     return REFINE_LR * (lmbda / REFINE_LR_LAMBDA) ** REFINE_LR_POWER
+
+
+def sga_temperature(lmbda):
+    """SGA's temperature at the first step for a model trained at ``lmbda`` (the last step's is
+    SGA_TAU_DECAY times it)."""
+    return jnp.clip(SGA_TAU * (lmbda / SGA_TAU_LAMBDA) ** SGA_TAU_POWER, SGA_TAU, SGA_TAU_MAX)
 
 
 def sga_round(v: jax.Array, rng: jax.Array, tau) -> jax.Array:
@@ -130,7 +142,7 @@ def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band, b
         """-> (exact J of lat, the gradient to step along)."""
         if banded:  # straight-through: the gradient of the exact J
             return jax.value_and_grad(penalized)(lat)
-        tau = SGA_TAU[0] * (SGA_TAU[1] / SGA_TAU[0]) ** (i / max(steps - 1, 1))
+        tau = sga_temperature(lmbda) * SGA_TAU_DECAY ** (i / max(steps - 1, 1))
         rng = jax.random.fold_in(jax.random.key(0), i)  # the same file for the same input
         return penalized(lat), jax.grad(penalized)(lat, lambda v: sga_round(v, rng, tau))
 

@@ -16,7 +16,7 @@ from jlic import DEFAULT_MODEL, codec
 from jlic.errors import ModelFileError, RateError
 from jlic.frozen import FrozenModel, freeze
 from jlic.rate_control import compress_to_bpp
-from jlic.refine import refine_latents, refine_lr, sga_round
+from jlic.refine import refine_latents, refine_lr, sga_round, sga_temperature
 from jlic.train.losses import scr_lambdas
 
 GOLDEN = os.path.join(ROOT, "tests", "data", "golden.jlicm")
@@ -73,6 +73,15 @@ def test_refine_step_grows_with_lambda():
     """Measured (bench/refine_objective.py): best near 0.03 quantization steps at q = 2 and 0.06
     at q = 7."""
     assert 0.02 < refine_lr(0.000675) < 0.035 < refine_lr(0.0141) < 0.05 < refine_lr(0.296) < 0.07
+
+
+def test_sga_temperature_grows_with_lambda_from_q_4_5_to_q_7():
+    """Measured on 8 CID22 photos (BENCHMARKS.md): a start of 0.5 is best at q = 2 and 4.5, 1.0
+    at q = 7 (lambda 0.000675, 0.0141, 0.296 of the bundled ladder)."""
+    t = [float(sga_temperature(lmbda)) for lmbda in (0.000675, 0.0141, 0.026, 0.0877, 0.296, 1.0)]
+    assert t[0] == t[1] == pytest.approx(0.5)
+    assert 0.5 < t[2] < t[3] < t[4]
+    assert t[4] == t[5] == pytest.approx(1.0)
 
 
 def test_refined_files_are_the_same_for_the_same_input(model, image):
