@@ -119,11 +119,14 @@ def objective(model, latents, x, height: int, width: int, rate, lmbda, rounding=
     return lmbda * 255.0**2 * mse + bpp, (bpp, mse)
 
 
-@partial(jax.jit, static_argnums=(0, 4, 5, 6, 11))
-def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band, banded):
+@partial(jax.jit, static_argnums=(0, 4, 5, 6))
+def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band):
+    """``band``: None, or (lo, hi, unrefined file bpp) as float32 (a new trace either way)."""
     model = nnx.merge(graphdef, state)
     qv = model.coding_params(model.entropy_bottleneck.quantize(z), rate)["qv"]
+    banded = band is not None
     peak = BAND_REFINE_LR if banded else refine_lr(lmbda)
+    tau0 = sga_temperature(lmbda)
     opt = optax.adam(optax.cosine_decay_schedule(peak, steps))
     lat = (y / qv, z)
     if banded:
@@ -142,7 +145,7 @@ def _refine(graphdef, state, y, z, height, width, steps, x, rate, lmbda, band, b
         """-> (exact J of lat, the gradient to step along)."""
         if banded:  # straight-through: the gradient of the exact J
             return jax.value_and_grad(penalized)(lat)
-        tau = sga_temperature(lmbda) * SGA_TAU_DECAY ** (i / max(steps - 1, 1))
+        tau = tau0 * SGA_TAU_DECAY ** (i / max(steps - 1, 1))
         rng = jax.random.fold_in(jax.random.key(0), i)  # the same file for the same input
         return penalized(lat), jax.grad(penalized)(lat, lambda v: sga_round(v, rng, tau))
 
@@ -188,8 +191,8 @@ def refine_latents(frozen, x, y, z, height: int, width: int, rate, steps: int,
     """
     lmbda = frozen.rd_lambda(rate)
     r = None if rate is None else jnp.asarray(np.float32(rate)).reshape(1)
-    band = jnp.asarray((0.0, 0.0, 0.0) if bpp_band is None else bpp_band, jnp.float32)
+    band = None if bpp_band is None else jnp.asarray(bpp_band, jnp.float32)
     y, z, j0, j1 = _refine(frozen._graphdef, frozen._state, jnp.asarray(y), jnp.asarray(z),
                            height, width, int(steps), jnp.asarray(x), r, jnp.float32(lmbda),
-                           band, bpp_band is not None)
+                           band)
     return np.asarray(y), np.asarray(z), float(j0), float(j1)
