@@ -19,10 +19,10 @@ import bootstrap  # bench/, the script's own directory
 ROOT = bootstrap.start("codec")
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
+from jlic.imageio import read_image  # noqa: E402
 
 PHOTOS = os.path.join(ROOT, "..", "shared", "data", "train", "cid22", "validation")
 
@@ -43,7 +43,7 @@ def main():
     qualities = [float(q) for q in args.qualities.split(",")]
     ratios, seconds = [], []
     for name in sorted(os.listdir(PHOTOS))[:args.images]:
-        image = np.asarray(Image.open(os.path.join(PHOTOS, name)).convert("RGB"))
+        image, _ = codec.as_rgb(read_image(os.path.join(PHOTOS, name))[0])
         row = []
         for q in qualities:
             codec.compress(model, image, q, refine_steps=args.steps)  # compile
