@@ -80,7 +80,7 @@ def ceiling_and_coded(model: FrozenModel, image: np.ndarray, rate,
     uint8 RGB image; PSNR in dB of 8-bit RGB."""
     enc = codec.Encoder(model, image)
     lat = enc.latents(rate)
-    y, _ = enc._analysis(lat.rate)
+    y, _ = model.analyze(enc.x, lat.rate)
     p = model.coding_params_from_symbols(lat.z_sym, lat.rate)
     y_cont = np.where(p["mask"], (y - p["mean"]) / p["qv"] * p["iqv"] + p["mean"], p["mean"])
     h, w = image.shape[:2]
