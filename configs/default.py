@@ -32,8 +32,10 @@ def get_config():
     # AFB: clip_targets=False is the paper's (staircase + noise reaching past rate_range);
     # entropy_model_fit "afb_loss" (the paper: every parameter on the AFB loss) or "rate" (the
     # entropy model on bpp + lmbda * D, the transforms on the AFB loss; jlic.train.losses)
+    # lambda_curve: () the paper's loss (lmbda for every target), or pairs (bpp, lambda) of a
+    # base model's own rate: lambda follows the target (jlic.train.losses.afb_rate_loss)
     c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0, clip_targets=True,
-                                           entropy_model_fit="afb_loss"))
+                                           entropy_model_fit="afb_loss", lambda_curve=()))
     # training quantization (jlic.quantize): "noise" (CompressAI's; 3% fewer bits than "mixed"
     # at equal quality in the same-start A/B, BENCHMARKS.md "Training parity"), "ste", "mixed"
     c.quantization = "noise"

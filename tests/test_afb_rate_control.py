@@ -13,7 +13,7 @@ from jlic.frozen import freeze
 from jlic.layers.attention import RateAttention
 from jlic.models import AFBMeanScale, build_model
 from jlic.rate_control import compress_to_bpp
-from jlic.train.losses import afb_rate_loss, afb_targets
+from jlic.train.losses import afb_rate_loss, afb_targets, lambda_for_targets
 from jlic.train.step import init_train_state, make_train_step, split_model
 
 
@@ -85,6 +85,38 @@ def test_rate_fit_trains_the_entropy_model_on_the_rate_and_the_transforms_on_the
                      moved[name], expected[name])
     h = lambda g: np.concatenate([np.ravel(a) for a in jax.tree.leaves(g["h_s"])])  # noqa: E731
     assert np.dot(h(g_afb), h(g_rate)) < 0
+
+
+def test_lambda_for_targets_interpolates_log_log_and_holds_past_the_ends():
+    curve = ((0.1, 0.001), (1.0, 0.1), (2.0, 0.2))
+    lam = np.asarray(lambda_for_targets(jnp.asarray([0.05, 0.1, 0.1 * 10**0.5, 1.0, 2**0.5, 4.0]),
+                                        curve))
+    np.testing.assert_allclose(lam, [0.001, 0.001, 0.01, 0.1, 0.1 * 2**0.5, 0.2], rtol=1e-5)
+
+
+def test_lambda_curve_loss_is_the_rd_loss_at_the_targets_lambda_plus_the_landing_term():
+    """With every target at B (a one-point range), the target-matched loss is
+    bpp + lambda(B) D + w (BPF - BPF(B))^2: the paper's loss at lmbda = lambda(B) plus the rate,
+    and the entropy model's loss (with "rate") is the RD loss at lambda(B)."""
+    model = build_model("afb_mean_scale", nnx.Rngs(0), N=8, M=12)
+    x = jnp.asarray(np.random.default_rng(0).random((2, 64, 64, 3), np.float32))
+    curve = ((0.1, 0.001), (1.0, 0.1))
+    target = 0.1 * 10**0.5  # lambda 0.01
+    new = afb_rate_loss(0.5, 10.0, (target, target), model.M, entropy_model_fit="rate",
+                        lambda_curve=curve)(model, x, jax.random.key(0))
+    paper = afb_rate_loss(0.01, 10.0, (target, target), model.M)(model, x, jax.random.key(0))
+    np.testing.assert_allclose(new["loss"], paper["loss"] + paper["bpp"], rtol=1e-5)
+    np.testing.assert_allclose(new["entropy_model_loss"],
+                               paper["bpp"] + 0.01 * 255.0**2 * paper["mse"], rtol=1e-5)
+    # lambda follows the target: the distortion weighs 10x more at a target 10x higher up the curve
+    low = afb_rate_loss(0.5, 0.0, (0.1, 0.1), model.M, lambda_curve=curve)(model, x,
+                                                                           jax.random.key(0))
+    high = afb_rate_loss(0.5, 0.0, (1.0, 1.0), model.M, lambda_curve=curve)(model, x,
+                                                                            jax.random.key(0))
+    d = 255.0**2 * float(low["mse"])
+    np.testing.assert_allclose([float(low["loss"]) - float(low["bpp"]),
+                                float(high["loss"]) - float(high["bpp"])],
+                               [0.001 * d, 0.1 * d], rtol=1e-4)
 
 
 def test_entropy_model_fit_is_checked():

@@ -127,6 +127,11 @@ def test_config_and_workdir_errors(tmp_path):
     with pytest.raises(ConfigError, match="scr.lambda_min"):
         train(_config(loss="scr", **{"scr.lambda_min": 0.3, "scr.lambda_max": 0.2}),
               str(tmp_path / "wd"))
+    for curve in (((0.5, 0.01),), ((0.5, 0.01), (0.2, 0.1)), ((0.1, 0.0), (0.5, 0.01))):
+        with pytest.raises(ConfigError, match="afb.lambda_curve"):
+            train(_config(loss="afb", **{"model.name": "afb_mean_scale",
+                                         "model.rate_range": (0.1, 1.5),
+                                         "afb.lambda_curve": curve}), str(tmp_path / "wd"))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="not writable"):

@@ -33,7 +33,10 @@ The paper trains every parameter on the rate-aware loss (``afb.entropy_model_fit
 ``"rate"`` trains the entropy model (``entropy_model_modules``: h_a, h_s, their AFBs, the
 factorized prior) on bpp + lambda * D instead, so that a target can move the rate only through
 y (``jlic.train.losses.afb_rate_loss``; measured in BENCHMARKS.md "AFB on the default model's
-base").
+base"). The paper's stage-2 loss has one lambda for every target; ``afb.lambda_curve`` (not the
+paper's) makes lambda follow the target along a base model's own rate curve and adds the linear
+rate term, bpp + lambda(B) * D + w (BPF - BPF(B))^2, so that the distortion term no longer pulls
+every target towards one lambda's rate.
 
 The base layers keep the mean-scale model's parameter paths,
 so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the

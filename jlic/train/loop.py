@@ -51,7 +51,7 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
 LOSS_FIELDS = {"rd": ("lmbda",),
                "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "afb.entropy_model_fit",
-                       "model.rate_range")}
+                       "afb.lambda_curve", "model.rate_range")}
 
 
 class ConfigError(ValueError):
@@ -110,6 +110,10 @@ def _validate_optimization(config):
         _number(config, field, positive=True)
     if not 0 <= _number(config, "lr_schedule.decay_at", minimum=0) <= 1:
         raise ConfigError("lr_schedule.decay_at is a fraction of the steps, in [0, 1]")
+    _validate_loss(config)
+
+
+def _validate_loss(config):
     for field in LOSS_FIELDS[config.loss]:
         if field == "scr.levels_per_step":
             _number(config, field, integer=True, minimum=0)
@@ -118,11 +122,26 @@ def _validate_optimization(config):
                 raise ConfigError("afb.clip_targets must be True or False")
         elif field == "afb.entropy_model_fit":
             _one_of(config, field, ENTROPY_MODEL_FITS)
+        elif field == "afb.lambda_curve":
+            _check_lambda_curve(_field(config, field))
         elif field != "model.rate_range":
             _number(config, field, positive=True)
     if config.loss == "scr" and config.scr.lambda_min > config.scr.lambda_max:
         raise ConfigError(f"scr.lambda_min ({config.scr.lambda_min}) must not exceed "
                           f"scr.lambda_max ({config.scr.lambda_max})")
+
+
+def _check_lambda_curve(curve):
+    """() or at least two (bpp, lambda) pairs, both positive, bpp increasing."""
+    pairs = [tuple(p) for p in curve] if isinstance(curve, (list, tuple)) else None
+    ok = pairs is not None and (not pairs or (
+        len(pairs) >= 2 and all(len(p) == 2 for p in pairs)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf")
+                for p in pairs for v in p)
+        and all(a[0] < b[0] for a, b in zip(pairs[:-1], pairs[1:], strict=True))))
+    if not ok:
+        raise ConfigError("afb.lambda_curve must be () or at least two (bpp, lambda) pairs of "
+                          f"positive numbers with increasing bpp, got {curve!r}")
 
 
 def _validate_probe(config):

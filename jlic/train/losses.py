@@ -9,7 +9,8 @@ Every loss has the signature ``loss_fn(model, x, rng) -> metrics`` with a scalar
            (SCR's ladder: 0.2 * 2^-(8 - q); vmapped over the levels)
     "afb"  w * mean_i (R_i - B_i)^2 + lmbda * 255^2 * MSE, R and B in bits per latent feature
            (AFB; per-image targets B_i: a staircase over the batch plus uniform noise); with
-           entropy_model_fit="rate" the entropy model trains on bpp + lmbda * 255^2 * MSE instead
+           entropy_model_fit="rate" the entropy model trains on bpp + lmbda * 255^2 * MSE instead;
+           with lambda_curve, bpp_i + lambda(B_i) * 255^2 * MSE_i + w (R_i - B_i)^2
 """
 
 from __future__ import annotations
@@ -99,9 +100,17 @@ def afb_targets(rng: jax.Array, n: int, rate_range, clip: bool = True) -> jax.Ar
 ENTROPY_MODEL_FITS = ("afb_loss", "rate")
 
 
+def lambda_for_targets(targets: jax.Array, curve) -> jax.Array:
+    """lambda (MSE on 0..255) per target (bpp): log-log interpolation of ``curve``, pairs
+    (bpp, lambda) with increasing bpp (a base model's own rate at its lambdas); held constant
+    past both ends."""
+    bpp, lam = (jnp.log(jnp.asarray(v, jnp.float32)) for v in zip(*curve, strict=True))
+    return jnp.exp(jnp.interp(jnp.log(targets), bpp, lam))
+
+
 def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
                   quantization: str = "noise", clip_targets: bool = True,
-                  entropy_model_fit: str = "afb_loss"):
+                  entropy_model_fit: str = "afb_loss", lambda_curve=()):
     """The AFB loss (rate_weight * (BPF - target BPF)^2 + lmbda * 255^2 * MSE) with per-image
     targets from ``afb_targets`` (the paper's 0.2 ... 1.775 BPF for c = 192 is 0.15 ... 1.33
     bpp).
@@ -114,6 +123,17 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
     rate-distortion loss, which it minimizes by predicting y well) and only the transforms g_a,
     g_s and their AFBs see the rate-aware loss, so the rate can move only by changing y
     (``jlic.train.step`` routes the two gradients).
+
+    lambda_curve: () is the paper's loss (one ``lmbda`` for every target). Pairs (bpp, lambda)
+    make the loss jlic's target-matched form: per image i with target B_i,
+
+        bpp_i + lambda(B_i) * 255^2 * MSE_i + rate_weight * (BPF_i - BPF(B_i))^2
+
+    with lambda(B) interpolated on a base model's own curve (``lambda_for_targets``): a model on
+    that curve minimizes the first two terms at R = B, where the third is zero, so the rate term
+    corrects the landing instead of fighting the distortion term (with one lambda, a target
+    far from lambda's own rate is reached by trading quality away). The entropy model, with
+    "rate", trains on the first two terms.
     """
     if entropy_model_fit not in ENTROPY_MODEL_FITS:
         raise ValueError(f"afb.entropy_model_fit must be one of {ENTROPY_MODEL_FITS}, "
@@ -125,12 +145,19 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
         out = model(x, targets, rng=rng_m, training=True, quantization=quantization)
         bpp_i = bits(out["likelihoods"]) / (x.shape[1] * x.shape[2])
         rate_err = jnp.mean(jnp.square(bpp_to_bpf(bpp_i, M) - bpp_to_bpf(targets, M)))
-        mse = _mse(out["x_hat"], x)
-        metrics = {"loss": rate_weight * rate_err + lmbda * 255.0**2 * mse,
-                   "bpp": jnp.mean(bpp_i), "mse": mse, "psnr": psnr_from_mse(mse),
+        mse_i = jnp.mean(jnp.square(out["x_hat"].astype(jnp.float32) - x.astype(jnp.float32)),
+                         axis=(1, 2, 3))
+        mse = jnp.mean(mse_i)
+        if lambda_curve:
+            rd = jnp.mean(bpp_i + lambda_for_targets(targets, lambda_curve) * 255.0**2 * mse_i)
+            loss = rd + rate_weight * rate_err
+        else:
+            rd = jnp.mean(bpp_i) + lmbda * 255.0**2 * mse
+            loss = rate_weight * rate_err + lmbda * 255.0**2 * mse
+        metrics = {"loss": loss, "bpp": jnp.mean(bpp_i), "mse": mse, "psnr": psnr_from_mse(mse),
                    "rate_mae_bpp": jnp.mean(jnp.abs(bpp_i - targets))}
         if entropy_model_fit == "rate":
-            metrics["entropy_model_loss"] = jnp.mean(bpp_i) + lmbda * 255.0**2 * mse
+            metrics["entropy_model_loss"] = rd
         return metrics
 
     return loss_fn
@@ -147,5 +174,6 @@ def make_loss(config):
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,
                              tuple(config.model.rate_range), config.model.M, quantization,
-                             config.afb.clip_targets, config.afb.entropy_model_fit)
+                             config.afb.clip_targets, config.afb.entropy_model_fit,
+                             tuple(tuple(p) for p in config.afb.lambda_curve))
     raise ValueError(f"unknown loss {kind!r}; known: rd, scr, afb")
