@@ -96,7 +96,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=DEFAULT_MODEL)
-    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "kodak"))
+    p.add_argument("--data", default=bootstrap.KODAK)
     p.add_argument("--images", type=int, default=24)
     p.add_argument("--rates", default="",
                    help="comma-separated rate inputs (default: as above)")
