@@ -21,8 +21,8 @@ ROOT = bootstrap.start("codec")
 import numpy as np  # noqa: E402
 
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
+from jlic.evaluate.run import read_rgb  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
-from jlic.imageio import read_image  # noqa: E402
 
 PHOTOS = os.path.join(ROOT, "..", "shared", "data", "train", "cid22", "validation")
 
@@ -43,7 +43,7 @@ def main():
     qualities = [float(q) for q in args.qualities.split(",")]
     ratios, seconds = [], []
     for name in sorted(os.listdir(PHOTOS))[:args.images]:
-        image, _ = codec.as_rgb(read_image(os.path.join(PHOTOS, name))[0])
+        image = read_rgb(os.path.join(PHOTOS, name))
         row = []
         for q in qualities:
             codec.compress(model, image, q, refine_steps=args.steps)  # compile

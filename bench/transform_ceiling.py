@@ -23,7 +23,6 @@ the transforms (training), not by the entropy model or the gain vectors.
 """
 
 import argparse
-import os
 
 import bootstrap  # bench/, the script's own directory
 
@@ -36,14 +35,9 @@ import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
+from jlic.evaluate.metrics import psnr  # noqa: E402
+from jlic.evaluate.run import list_images, read_rgb  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
-from jlic.imageio import read_image  # noqa: E402
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images of the same shape (peak 255)."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def decoder_reach(model: FrozenModel, image: np.ndarray, y_hat: np.ndarray, rate,
@@ -74,13 +68,13 @@ def decoder_reach(model: FrozenModel, image: np.ndarray, y_hat: np.ndarray, rate
     return psnr(image, model.synthesize(np.asarray(u), rate)[0, :h, :w])
 
 
-def ceiling_and_coded(model: FrozenModel, image: np.ndarray, rate,
+def ceiling_and_coded(enc: codec.Encoder, image: np.ndarray, rate,
                       decoder_steps: int = 0) -> tuple[float, ...]:
     """(bpp estimated by the integer tables, PSNR coded, PSNR ceiling[, PSNR reach]) of one
-    uint8 RGB image; PSNR in dB of 8-bit RGB."""
-    enc = codec.Encoder(model, image)
+    uint8 RGB image (``enc`` its encoder); PSNR in dB of 8-bit RGB."""
+    model = enc.model
     lat = enc.latents(rate)
-    y, _ = model.analyze(enc.x, lat.rate)
+    y, _ = enc.analysis(lat.rate)
     p = model.coding_params_from_symbols(lat.z_sym, lat.rate)
     y_cont = np.where(p["mask"], (y - p["mean"]) / p["qv"] * p["iqv"] + p["mean"], p["mean"])
     h, w = image.shape[:2]
@@ -104,21 +98,19 @@ def main():
                    help="Adam steps of the 'reach' column (0: none; ~1 s each for 768x512)")
     args = p.parse_args()
     model = FrozenModel.load(args.model)
-    names = sorted(n for n in os.listdir(args.data)
-                   if n.lower().endswith((".png", ".ppm", ".bmp", ".tif", ".tiff")))
-    names = names[:args.images]
+    paths = list_images(args.data)[:args.images]
     rates = {"none": [None], "quality": [float(q) for q in range(1, 9)],
              "bpp": [2.0**k for k in range(-3, 2)]}[model.rate_spec.kind]
     if args.rates:
         rates = [float(r) for r in args.rates.split(",")]
     rows = {r: [] for r in rates}
-    for name in names:
-        image, _ = read_image(os.path.join(args.data, name))
-        image, _ = codec.as_rgb(image)
+    for path in paths:
+        image = read_rgb(path)
+        enc = codec.Encoder(model, image)
         for r in rates:
-            rows[r].append(ceiling_and_coded(model, image, r, args.decoder_steps))
+            rows[r].append(ceiling_and_coded(enc, image, r, args.decoder_steps))
     reach = args.decoder_steps > 0
-    print(f"{model.label}, {len(names)} images of {args.data}")
+    print(f"{model.label}, {len(paths)} images of {args.data}")
     print("| rate input | bpp (estimate) | coded (dB) | ceiling (dB) | ceiling - coded (dB) |"
           + (f" reach, {args.decoder_steps} steps (dB) | reach - ceiling (dB) |" if reach else ""))
     print("|---|---|---|---|---|" + ("---|---|" if reach else ""))

@@ -158,7 +158,9 @@ class Encoder:
         self.x = _padded_float(rgb, model.downsampling)
         self._yz = None
 
-    def _analysis(self, rate):
+    def analysis(self, rate):
+        """(y, z) of the padded image before quantization, float32, for a rate input already
+        checked (``check_rate``); computed once when the analysis does not depend on it."""
         depends = self.model.rate_spec.analysis_depends_on_rate
         if depends or self._yz is None:
             y, z = self.model.analyze(self.x, rate)
@@ -171,7 +173,7 @@ class Encoder:
 
     def latents(self, rate=None, bpp_band=None) -> Latents:
         rate = check_rate(self.model, rate)
-        y, z = self._analysis(rate)
+        y, z = self.analysis(rate)
         if self.refine_steps:
             y, z, _, _ = refine_latents(self.model, self.x, y, z, self.height, self.width,
                                         rate, self.refine_steps, bpp_band)
@@ -185,7 +187,7 @@ class Encoder:
 
     def estimated_bpp(self, rate=None) -> float:
         rate = check_rate(self.model, rate)
-        lat = _quantize(self.model, *self._analysis(rate), rate)
+        lat = _quantize(self.model, *self.analysis(rate), rate)
         return lat.estimated_bits / (self.height * self.width)
 
 

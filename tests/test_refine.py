@@ -46,7 +46,7 @@ def test_refined_files_have_a_lower_real_objective(model, image, q):
 
 def test_refinement_returns_the_best_iterate(model, image):
     enc = codec.Encoder(model, image)
-    y, z = enc._analysis(4.0)
+    y, z = enc.analysis(4.0)
     _, _, j0, j1 = refine_latents(model, enc.x, y, z, enc.height, enc.width, 4.0, 8)
     assert np.isfinite(j0) and j1 < j0
     _, _, j0_again, j_one = refine_latents(model, enc.x, y, z, enc.height, enc.width, 4.0, 1)

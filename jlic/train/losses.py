@@ -33,8 +33,8 @@ def psnr_from_mse(mse):
     return -10.0 * jnp.log10(jnp.maximum(mse, 1e-10))
 
 
-def _mse(a, b):
-    return jnp.mean(jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32)))
+def _mse(a, b, axis=None):
+    return jnp.mean(jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32)), axis=axis)
 
 
 def rate_distortion_loss(lmbda: float, quantization: str = "noise"):
@@ -145,8 +145,7 @@ def afb_rate_loss(lmbda: float, rate_weight: float, rate_range, M: int,
         out = model(x, targets, rng=rng_m, training=True, quantization=quantization)
         bpp_i = bits(out["likelihoods"]) / (x.shape[1] * x.shape[2])
         rate_err = jnp.mean(jnp.square(bpp_to_bpf(bpp_i, M) - bpp_to_bpf(targets, M)))
-        mse_i = jnp.mean(jnp.square(out["x_hat"].astype(jnp.float32) - x.astype(jnp.float32)),
-                         axis=(1, 2, 3))
+        mse_i = _mse(out["x_hat"], x, axis=(1, 2, 3))
         mse = jnp.mean(mse_i)
         if lambda_curve:
             rd = jnp.mean(bpp_i + lambda_for_targets(targets, lambda_curve) * 255.0**2 * mse_i)
