@@ -48,6 +48,9 @@ def get_config():
     c.aux_learning_rate = 1e-3  # Adam on the factorized prior's quantiles
     c.grad_clip = 1.0  # global norm
     c.gain_lr_multiplier = 1.0  # learning-rate factor of SCR's per-level vectors and AFB's blocks
+    # top-level submodules left untrained, e.g. ("g_a",): a decoder and entropy model
+    # fine-tuned to hard quantization under a fixed analysis (jlic.train.step)
+    c.frozen = ()
     c.compute_dtype = "float32"  # or "bfloat16" (rates and parameters stay float32)
     c.init_from = ""  # a workdir or model file whose matching parameters start this run
     c.init_skip = ()  # parameter names init_from leaves fresh, e.g. ("log_qv", "log_iqv")

@@ -44,9 +44,9 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
                    "data.num_threads", "loss", "quantization", "steps", "learning_rate",
                    "lr_schedule.warmup_steps", "lr_schedule.decay", "lr_schedule.decay_at",
                    "lr_schedule.decay_factor", "aux_learning_rate", "grad_clip",
-                   "gain_lr_multiplier", "compute_dtype", "init_from", "init_skip", "seed",
-                   "log_every", "checkpoint_every", "probe.every", "probe.dir", "probe.images",
-                   "probe.crop")
+                   "gain_lr_multiplier", "frozen", "compute_dtype", "init_from", "init_skip",
+                   "seed", "log_every", "checkpoint_every", "probe.every", "probe.dir",
+                   "probe.images", "probe.crop")
 # (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",),
                "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
@@ -198,6 +198,18 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
                           "with the same model config or train in a new workdir")
 
 
+def _frozen_modules(config, params) -> tuple[str, ...]:
+    """``config.frozen`` checked against the model's top-level submodules."""
+    frozen = config.frozen
+    known = sorted(params.keys())
+    if not isinstance(frozen, (list, tuple)) or any(name not in known for name in frozen):
+        raise ConfigError(f"frozen must be a tuple of the model's submodules ({', '.join(known)})"
+                          f", got {frozen!r}")
+    if set(frozen) == set(known):
+        raise ConfigError("frozen names every submodule: nothing would be trained")
+    return tuple(frozen)
+
+
 def prepare_workdir(workdir: str) -> None:
     try:
         os.makedirs(workdir, exist_ok=True)
@@ -315,7 +327,8 @@ def train(config: ml_collections.ConfigDict, workdir: str):
                                          tuple(config.init_skip)), replicated)
     start = int(state.step)
 
-    step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, make_loss(config)),
+    frozen = _frozen_modules(config, state.params)
+    step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, make_loss(config), frozen),
                       in_shardings=(replicated, batch_sharding, replicated),
                       out_shardings=(replicated, replicated), donate_argnums=0)
     base_key = jax.random.key(config.seed)

@@ -10,7 +10,9 @@ Gradients of the rate-distortion loss update the ``nnx.Param`` leaves with ``tx`
 auxiliary quantile loss updates only the ``Quantiles`` leaves with ``aux_tx``. A loss whose
 metrics hold an ``"entropy_model_loss"`` trains the model's entropy model (the submodules named
 by ``model.entropy_model_modules``) on that loss and every other parameter on ``"loss"``: one
-forward pass, two backward passes. A step whose
+forward pass, two backward passes. The submodules named in ``frozen`` get zero gradients:
+Adam from a fresh state then leaves them exactly unchanged, and XLA drops the backward pass
+they would have needed. A step whose
 loss or gradients are not finite leaves the state unchanged and increments ``skipped``.
 """
 
@@ -55,16 +57,22 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable):
+def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable, frozen: tuple[str, ...] = ()):
     """Returns the un-jitted step; callers jit it with their shardings and donation.
 
-    ``loss_fn(model, batch, rng) -> metrics`` with a scalar "loss" (``jlic.train.losses``)."""
+    ``loss_fn(model, batch, rng) -> metrics`` with a scalar "loss" (``jlic.train.losses``);
+    ``frozen``: names of top-level submodules (e.g. ``("g_a",)``) that are not trained."""
 
     def rd_loss(params, quantiles, batch, rng):
         metrics = loss_fn(nnx.merge(graphdef, params, quantiles), batch, rng)
         return (metrics["loss"], metrics.get("entropy_model_loss", metrics["loss"])), metrics
 
     def gradients(params, quantiles, batch, rng):
+        grads, metrics = unfrozen_gradients(params, quantiles, batch, rng)
+        return jax.tree_util.tree_map_with_path(  # path[0]: the submodule
+            lambda path, g: jnp.zeros_like(g) if path[0].key in frozen else g, grads), metrics
+
+    def unfrozen_gradients(params, quantiles, batch, rng):
         losses, pullback, metrics = jax.vjp(
             lambda p: rd_loss(p, quantiles, batch, rng), params, has_aux=True)
         one, zero = jnp.ones_like(losses[0]), jnp.zeros_like(losses[0])
