@@ -10,7 +10,12 @@ closes the train-test mismatch without the weakening STE brings to the analysis.
     jlic export runs/default_model_hard -o runs/default_model_phase_l.jlicm --compact
 
 lambda_q = 0.0002 * 5000^((q - 1) / 7) as phase I; 256x256 crops, batch 8, one level per step,
-Adam 3e-5 after a 50-step warm-up, x0.1 from 85% of the steps.
+Adam 3e-5 after a 50-step warm-up, x0.1 from 85% of the steps. Measured (2026-12-03, 2-core VM
+alone, 25 minutes at 0.8-0.93 steps/s: the frozen g_a needs no backward pass; BENCHMARKS.md
+"The bundled default model, phase M"): Kodak q = 1..8 at 0.037-1.485 bpp, 30.78 dB at 0.451 bpp;
+BD-rate against phase I **-8.8% in PSNR** (-19.8% in MS-SSIM), five other photos -7.7%
+(-15.7%); +7.9% / +5.2% against Pillow WebP. q = 8 fell below 1.5 bpp on Kodak: phase M
+(configs/default_model_hard_top.py) raises the ladder's top.
 """
 
 from configs import default_model_crop256_top
