@@ -3,7 +3,7 @@
 11% BD-rate in 614 steps (phase H); at 256 the hyperlatent z of a crop is 4x4, three quarters of
 it on the border, where a Kodak image's is 12x8. This asks whether larger crops buy more.
 
-    cp jlic/assets/default.jlicm runs/default_model_phase_i.jlicm
+    git show 43b1e7f:jlic/assets/default.jlicm > runs/default_model_phase_i.jlicm
     python train.py --config configs/default_model_crop448.py --workdir runs/default_model_crop448
     jlic export runs/default_model_crop448 -o runs/default_model_phase_k.jlicm --compact
 

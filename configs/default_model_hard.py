@@ -5,7 +5,7 @@ g_a is frozen (the latent space learnt softly stays) and everything after it is 
 rounded latents ("ste": rate and decoders see the integers, straight-through gradient), which
 closes the train-test mismatch without the weakening STE brings to the analysis.
 
-    cp jlic/assets/default.jlicm runs/default_model_phase_i.jlicm
+    git show 43b1e7f:jlic/assets/default.jlicm > runs/default_model_phase_i.jlicm
     python train.py --config configs/default_model_hard.py --workdir runs/default_model_hard
     jlic export runs/default_model_hard -o runs/default_model_phase_l.jlicm --compact
 

@@ -1,4 +1,4 @@
-"""AFB on the bundled default model with lambda following the target (jlic's loss form).
+"""AFB on the phase I default model with lambda following the target (jlic's loss form).
 
     python train.py --config configs/afb/default_model_lambda_curve.py \
         --workdir runs/afb_lambda_curve
@@ -8,7 +8,7 @@
 
 ``configs/afb/default_model_rate_fit.py`` (entropy model fitted to the rate, rate_weight 10)
 with ``afb.lambda_curve``: per image, bpp + lambda(B) * 255^2 * MSE + w * (BPF - BPF(B))^2,
-lambda(B) interpolated on the bundled model's own curve: its mean estimated rate at q = 1..8
+lambda(B) interpolated on the phase I model's own curve: its mean estimated rate at q = 1..8
 on 24 CID22 training photos (every 8th of cid22/training, sorted) against lambda_q = 0.0002 *
 5000^((q - 1) / 7). With one lambda (0.013) for every target, the runs before lost the quality
 (closed-loop files 25.5-29.1 dB where the base codes 35.7 dB at 0.5 bpp on kodim23): a target
