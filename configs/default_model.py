@@ -16,8 +16,11 @@ widened lambda ladder (configs/default_model_wide.py, phase C), 12000 more with 
 (configs/default_model_range.py, phase D), 9000 more at a low rate with it raised again
 (configs/default_model_reach.py, phase F), 8000 more at a lower rate
 (configs/default_model_polish.py, phase G), 614 on 256x256 crops
-(configs/default_model_crop256.py, phase H) and 2000 more with the ladder's top raised
-(configs/default_model_crop256_top.py, phase I), exported ``--compact``.
+(configs/default_model_crop256.py, phase H), 2000 more with the ladder's top raised
+(configs/default_model_crop256_top.py, phase I), 400 fitting only the gain vectors to a ladder
+raised again (configs/default_model_top_gains.py, phase O) and 1000 of "soft then hard", the
+analysis and gains frozen, the rest trained on rounded latents
+(configs/default_model_top_hard.py, phase P), exported ``--compact``.
 """
 
 import ml_collections

@@ -1,6 +1,6 @@
-"""jlic's default model, phase I: phase H (step 614) trained on with 256x256 crops at phase H's
-rate, with SCR's lambda ladder raised at the top (0.8 -> 1.0) so that q = 8 clears 1.5 bpp on
-Kodak again (phase H: 1.492).
+"""jlic's default model, phase I (bundled until phase P, configs/default_model_top_hard.py): phase
+H (step 614) trained on with 256x256 crops at phase H's rate, with SCR's lambda ladder raised at
+the top (0.8 -> 1.0) so that q = 8 clears 1.5 bpp on Kodak again (phase H: 1.492).
 
     git show 3da5c49:jlic/assets/default.jlicm > runs/default_model_phase_h.jlicm
     python train.py --config configs/default_model_crop256_top.py \

@@ -15,7 +15,9 @@ depend on the step; every transform and the entropy model stay as phase I made t
 
 lambda_q = 0.0002 * 7500^((q - 1) / 7) (0.0002 ... 1.5, MSE on 0..255); 256x256 crops, batch 8,
 one level per step, Adam 9e-4 on the gain vectors (3e-5 x 30) after a 50-step warm-up, x0.1 from
-85% of the steps.
+85% of the steps. Measured (2026-12-03, 6 minutes at ~1.1 steps/s): the probe's q = 8 went
+from 1.500 to 1.530 bpp (4 Kodak crops, the model's estimate), q = 4.5 from 0.559 / 31.62 dB to
+0.579 / 31.77.
 """
 
 from configs import default_model_crop256_top

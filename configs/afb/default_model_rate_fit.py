@@ -6,15 +6,14 @@
     python bench/rate_control.py --model runs/afb_rate_fit.jlicm \
         --out results/afb_rate_fit_rate_control --closed-loop-targets 3
 
-``configs/afb/default_model.py`` with two changes: stage 1 is the default model of
-phase I (bundled until phase P; 256x256 crops; its SCR gain vectors have no place here and
-are dropped, so the base codes at its q = 8 step sizes, ~1, as the paper's high-rate stage 1),
-and ``afb.entropy_model_fit =
-"rate"``: h_a, h_s, their AFBs and the factorized prior train on bpp + lmbda * D, the
-transforms g_a, g_s and their AFBs on the rate-aware loss (``jlic.train.losses.afb_rate_loss``).
-The paper trains everything on the rate-aware loss; measured with it (the config above), a
-target above the coded rate was met by mis-predicting y's distribution, so the rate landed and
-the quality did not follow (+59% BD-rate against the base).
+``configs/afb/default_model.py`` with two changes: stage 1 is the default model of phase I (bundled
+until phase P; 256x256 crops; its SCR gain vectors have no place here and are dropped, so the base
+codes at its q = 8 step sizes, ~1, as the paper's high-rate stage 1), and ``afb.entropy_model_fit =
+"rate"``: h_a, h_s, their AFBs and the factorized prior train on bpp + lmbda * D, the transforms
+g_a, g_s and their AFBs on the rate-aware loss (``jlic.train.losses.afb_rate_loss``). The paper
+trains everything on the rate-aware loss; measured with it (the config above), a target above the
+coded rate was met by mis-predicting y's distribution, so the rate landed and the quality did not
+follow (+59% BD-rate against the base).
 
 Measured (2026-12-02, BENCHMARKS.md "The entropy model fitted to the rate"; 0.41-0.60 steps/s on
 2 cores, ~33 min): the rate now follows the target over 0.1-1.5 bpp, but Kodak open-loop MAE is
