@@ -144,7 +144,6 @@ def test_config_and_workdir_errors(tmp_path):
 def test_a_frozen_analysis_stays_exactly_while_the_rest_trains_on_rounded_latents(tmp_path):
     """Soft then hard: g_a frozen, "ste" quantization; the run's g_a is its initialisation."""
     import jax
-    import numpy as np
 
     from jlic.train.loop import load_trained, model_from_config
     from jlic.train.step import split_model

@@ -309,6 +309,7 @@ def train(config: ml_collections.ConfigDict, workdir: str):
     model = model_from_config(config, config.seed, dtype)
     tx, aux_tx = make_optimizers(config)
     graphdef, state = init_train_state(model, tx, aux_tx)
+    frozen = _frozen_modules(config, state.params)  # before any checkpoint is read
     del model
 
     # Data parallel: batch sharded over "data", everything else replicated. For models too
@@ -327,7 +328,6 @@ def train(config: ml_collections.ConfigDict, workdir: str):
                                          tuple(config.init_skip)), replicated)
     start = int(state.step)
 
-    frozen = _frozen_modules(config, state.params)
     step_fn = jax.jit(make_train_step(graphdef, tx, aux_tx, make_loss(config), frozen),
                       in_shardings=(replicated, batch_sharding, replicated),
                       out_shardings=(replicated, replicated), donate_argnums=0)
