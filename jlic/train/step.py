@@ -10,9 +10,9 @@ Gradients of the rate-distortion loss update the ``nnx.Param`` leaves with ``tx`
 auxiliary quantile loss updates only the ``Quantiles`` leaves with ``aux_tx``. A loss whose
 metrics hold an ``"entropy_model_loss"`` trains the model's entropy model (the submodules named
 by ``model.entropy_model_modules``) on that loss and every other parameter on ``"loss"``: one
-forward pass, two backward passes. The submodules named in ``frozen`` get zero gradients:
-Adam from a fresh state then leaves them exactly unchanged, and XLA drops the backward pass
-they would have needed. A step whose
+forward pass, two backward passes. The submodules named in ``frozen`` get zero gradients (XLA
+drops the backward pass they would have needed) and zero updates (so they stay exactly as they
+were even where a resumed optimizer state holds moments for them). A step whose
 loss or gradients are not finite leaves the state unchanged and increments ``skipped``.
 """
 
@@ -67,10 +67,13 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable, frozen: tuple[str, 
         metrics = loss_fn(nnx.merge(graphdef, params, quantiles), batch, rng)
         return (metrics["loss"], metrics.get("entropy_model_loss", metrics["loss"])), metrics
 
+    def zero_frozen(tree):
+        return jax.tree_util.tree_map_with_path(  # path[0]: the submodule
+            lambda path, g: jnp.zeros_like(g) if path[0].key in frozen else g, tree)
+
     def gradients(params, quantiles, batch, rng):
         grads, metrics = unfrozen_gradients(params, quantiles, batch, rng)
-        return jax.tree_util.tree_map_with_path(  # path[0]: the submodule
-            lambda path, g: jnp.zeros_like(g) if path[0].key in frozen else g, grads), metrics
+        return zero_frozen(grads), metrics
 
     def unfrozen_gradients(params, quantiles, batch, rng):
         losses, pullback, metrics = jax.vjp(
@@ -98,6 +101,7 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable, frozen: tuple[str, 
 
         def apply(_):
             updates, opt_state = tx.update(grads, state.opt_state, state.params)
+            updates = zero_frozen(updates)
             aux_updates, aux_opt_state = aux_tx.update(
                 aux_grads, state.aux_opt_state, state.quantiles)
             return state.replace(
