@@ -17,8 +17,9 @@ lower or upper grid point of round((y - mean) / qv), the nearer one likelier, wi
 temperature falling tenfold over the steps from a start that grows with lambda,
 ``sga_temperature``: 0.5 up to q = 4.5, 1.0 from q = 7), and every iterate is scored
 by its exact J, with y and z quantized as the encoder codes them (unselected elements at the
-mean). y moves in units of its quantization step (qv); Adam's peak step grows slowly with lambda
-(``refine_lr``), and decays to 0 on a cosine. The iterate of lowest exact J is returned, so the
+mean). y moves in units of its quantization step (qv); Adam's peak step grows with lambda
+(``refine_lr``: 0.0086 at q = 2 of the bundled model, 0.094 at q = 7), and decays to 0 on a
+cosine. The iterate of lowest exact J is returned, so the
 result never has a higher J than the unrefined latents. The returned y and z sit at the centres
 of the bins J was evaluated in (gradient steps leave values on bin edges, where the encoder's
 integer means would round some of them elsewhere: file sizes then missed the estimate by up to
@@ -38,15 +39,18 @@ step of ``refine_lr`` fails the same way).
 
 Only the encoder changes: the file format and the decoder are the same, refined files decode
 with any jlic and stay bit-exact (the symbols are quantized by the exact path as always).
-Measured on the bundled model (BENCHMARKS.md "Encoder-side refinement"): the real J of refined
-over plain files on four CID22 validation photos (512x512, q = 2, 4.5, 7;
-``bench/refine_objective.py``), 20 steps: straight-through gradients at a fixed step of 0.01
-0.931, with the step growing with lambda 0.914, SGA with it 0.904 (0.898 with the temperature
-growing with lambda; on 8 photos 0.916 -> 0.910, q = 7 0.859 -> 0.842). An SGA step costs about 1.5
-straight-through ones (the second pass scores the exact J); 27 straight-through steps (the same
-time) gave 0.911. On Kodak, 20 steps make the files 12.3% smaller at equal PSNR (BD-rate;
-straight-through at 0.01: 10.1%), about 18 s for a 768x512 image on 2 CPU cores (plain: 0.6 s).
-"""
+Measured on phase I, the model bundled before phase P (BENCHMARKS.md "Encoder-side
+refinement"): the real J of refined over plain files on four CID22 validation photos (512x512,
+q = 2, 4.5, 7; ``bench/refine_objective.py``), 20 steps: straight-through gradients at a fixed
+step of 0.01 0.931, with the step growing with lambda 0.914, SGA with it 0.904 (0.898 with the
+temperature growing with lambda; on 8 photos 0.916 -> 0.910, q = 7 0.859 -> 0.842). An SGA step
+costs about 1.5 straight-through ones (the second pass scores the exact J); 27 straight-through
+steps (the same time) gave 0.911. On Kodak, 20 steps made phase I's files 12.3% smaller at equal
+PSNR (BD-rate; straight-through at 0.01: 10.1%), about 18 s for a 768x512 image on 2 CPU cores
+(plain: 0.6 s). On phase P, whose decoder trained on rounded latents, the step that phase I
+liked (0.06 * (lambda / 0.3)^0.125) gave J x 0.990 / 0.943 / 0.825 at q = 2 / 4.5 / 7; the
+steeper law of ``refine_lr`` gives 0.983 / 0.933 / 0.814 (BENCHMARKS.md "Refinement on phase
+P")."""
 
 from __future__ import annotations
 
@@ -62,9 +66,11 @@ from jlic.entropy.gaussian import gaussian_likelihood
 from jlic.quantize import round_ste
 
 REFINE_STEPS = 20  # the CLI's --refine without a value
-REFINE_LR = 0.06  # Adam's peak step at lambda = REFINE_LR_LAMBDA, in quantization steps of y
+REFINE_LR = 0.083  # Adam's peak step at lambda = REFINE_LR_LAMBDA, in quantization steps of y
 REFINE_LR_LAMBDA = 0.3  # (and of z, whose step is 1); it scales as lambda^REFINE_LR_POWER
-REFINE_LR_POWER = 0.125  # (measured best near 0.03 at lambda_2 = 0.00068, 0.06 at lambda_7 = 0.3)
+REFINE_LR_POWER = 0.375  # (the bundled model, phase P: 0.0086 at lambda_2 = 0.00072, 0.029 at
+# lambda_4.5 = 0.017, 0.094 at lambda_7 = 0.42; its decoder, trained on rounded latents, wants
+# smaller steps at low rates and larger at high ones than phase I's, which had 0.125)
 SGA_TAU = 0.5  # SGA's first temperature up to lambda = SGA_TAU_LAMBDA (lambda_4.5 of the ladder),
 SGA_TAU_LAMBDA = 0.0141  # then growing as lambda^SGA_TAU_POWER to SGA_TAU_MAX (from lambda_7 =
 SGA_TAU_POWER = 0.228  # 0.296 on); the last step's is SGA_TAU_DECAY times the first (geometric
