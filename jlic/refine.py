@@ -69,8 +69,9 @@ REFINE_STEPS = 20  # the CLI's --refine without a value
 REFINE_LR = 0.083  # Adam's peak step at lambda = REFINE_LR_LAMBDA, in quantization steps of y
 REFINE_LR_LAMBDA = 0.3  # (and of z, whose step is 1); it scales as lambda^REFINE_LR_POWER
 REFINE_LR_POWER = 0.375  # (the bundled model, phase P: 0.0086 at lambda_2 = 0.00072, 0.029 at
-# lambda_4.5 = 0.017, 0.094 at lambda_7 = 0.42; its decoder, trained on rounded latents, wants
-# smaller steps at low rates and larger at high ones than phase I's, which had 0.125)
+# lambda_4.5 = 0.017, 0.094 at lambda_7 = 0.42; chosen on four CID22 photos: its decoder, trained
+# on rounded latents, wants smaller steps at low rates than phase I's, which had 0.125; on four
+# more photos the larger step at q = 7 did not hold up, BENCHMARKS.md)
 SGA_TAU = 0.5  # SGA's first temperature up to lambda = SGA_TAU_LAMBDA (lambda_4.5 of the ladder),
 SGA_TAU_LAMBDA = 0.0141  # then growing as lambda^SGA_TAU_POWER to SGA_TAU_MAX (from lambda_7 =
 SGA_TAU_POWER = 0.228  # 0.296 on); the last step's is SGA_TAU_DECAY times the first (geometric
