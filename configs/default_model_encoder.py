@@ -15,10 +15,10 @@ the quantizer; the entropy model is frozen).
     jlic export runs/default_model_encoder -o runs/default_model_phase_q.jlicm --compact
 
 lambda_q as phase P (0.0002 * 7500^((q - 1) / 7)); 256x256 crops, batch 8, one level per step,
-Adam 3e-5 after a 50-step warm-up, x0.1 from 85% of the steps. Measured (2026-12-03, 2-core VM,
-25 minutes at 0.7 steps/s; BENCHMARKS.md "Phase Q"): Kodak -0.4% BD-rate against phase P in PSNR
-(-1.1% in MS-SSIM), +7.9% against Pillow WebP: the encoder moved along the curve (q = 4: 0.472
-bpp / 30.98 dB, P 0.464 / 30.89) more than off it. Not bundled.
+Adam 3e-5 after a 50-step warm-up, x0.1 from 85% of the steps; 1000 steps as phase P. Measured
+(2026-12-03, 2-core VM, 25 minutes at 0.7 steps/s; BENCHMARKS.md "Phases Q and R"): Kodak -0.4%
+BD-rate against phase P in PSNR (-1.1% in MS-SSIM), +7.9% against Pillow WebP: the encoder moved
+along the curve (q = 4: 0.472 bpp / 30.98 dB, P 0.464 / 30.89) more than off it. Not bundled.
 """
 
 from configs import default_model_top_hard
@@ -29,5 +29,4 @@ def get_config():
     c.init_from = "runs/default_model_phase_p.jlicm"
     c.quantization = "mixed"
     c.frozen = ("g_s", "h_s", "entropy_bottleneck", "log_qv", "log_iqv")
-    c.steps = 1000
     return c
