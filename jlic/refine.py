@@ -49,11 +49,11 @@ steps (the same time) gave 0.911. On Kodak, 20 steps made phase I's files 12.3% 
 PSNR (BD-rate; straight-through at 0.01: 10.1%), about 18 s for a 768x512 image on 2 CPU cores
 (plain: 0.6 s). On phase P, whose decoder trained on rounded latents, the step that phase I
 liked (0.06 * (lambda / 0.3)^0.125) gave J x 0.990 / 0.943 / 0.825 at q = 2 / 4.5 / 7; the
-steeper law of ``refine_lr`` gives 0.983 / 0.933 / 0.814 (BENCHMARKS.md "Refinement on phase
-P"). Refinement at the top is far from converged after 20 steps: on 8 CID22 photos 40 steps give
-0.941 / 0.811 / 0.761 at q = 4.5 / 7 / 8 against 0.952 / 0.856 / 0.810, and on Kodak files 3.2%
-smaller at equal PSNR than 20 steps (22 s for a 768x512 image on 2 cores), so REFINE_STEPS is
-40."""
+steeper law of ``refine_lr`` gives 0.983 / 0.933 / 0.814 (BENCHMARKS.md "Refinement's step
+retuned for phase P"). Refinement at the top is far from converged after 20 steps: on 8
+CID22 photos 40 steps give 0.941 / 0.811 / 0.761 at q = 4.5 / 7 / 8 against 0.952 / 0.856 /
+0.810, and on Kodak files 3.2% smaller at equal PSNR than 20 steps (22 s for a 768x512 image on
+2 cores), so REFINE_STEPS is 40 (BENCHMARKS.md "Forty refinement steps")."""
 
 from __future__ import annotations
 

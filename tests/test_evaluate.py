@@ -70,6 +70,21 @@ def test_bd_rate_known_answers():
     assert np.isnan(bd_rate(rate, quality, rate * 100, quality + 100))
 
 
+def test_bd_rate_within_a_quality_interval():
+    """The same fits integrated over part of the overlap: a test curve 10% dearer below 33 dB
+    and 10% cheaper above reads about +10% below, -10% above, between the two over all."""
+    rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6, 3.2])
+    quality = np.array([27.0, 29.0, 31.0, 33.0, 35.0, 37.0])
+    test = np.where(quality <= 33.0, rate * 1.1, rate * 0.9)
+    whole = bd_rate(rate, quality, test, quality)
+    low = bd_rate(rate, quality, test, quality, quality_interval=(27.0, 31.0))
+    high = bd_rate(rate, quality, test, quality, quality_interval=(35.0, 37.0))
+    assert low > 5.0 and high < -5.0 and low > whole > high
+    assert bd_rate(rate, quality, rate * 1.1, quality, (28.0, 30.0)) == pytest.approx(10.0)
+    assert bd_rate(rate, quality, test, quality, (0.0, 99.0)) == pytest.approx(whole)
+    assert np.isnan(bd_rate(rate, quality, test, quality, (40.0, 50.0)))
+
+
 def test_a_single_rate_point_is_compared_with_a_curve_at_equal_quality():
     rate = np.array([0.1, 0.2, 0.4, 0.8])
     quality = 30 + 4 * np.log2(rate / 0.1)  # 30, 34, 38, 42 dB

@@ -34,8 +34,10 @@ def _prepare(rate, quality):
     return np.log(rate[order]), quality[order]
 
 
-def _mean_integral_diff(x_a, y_a, x_b, y_b):
+def _mean_integral_diff(x_a, y_a, x_b, y_b, interval=None):
     lo, hi = max(x_a.min(), x_b.min()), min(x_a.max(), x_b.max())
+    if interval is not None:  # within the overlap only: the fits are not extrapolated
+        lo, hi = max(lo, interval[0]), min(hi, interval[1])
     if hi <= lo:
         return float("nan")
     pa, pb = np.polyint(np.polyfit(x_a, y_a, 3)), np.polyint(np.polyfit(x_b, y_b, 3))
@@ -44,11 +46,13 @@ def _mean_integral_diff(x_a, y_a, x_b, y_b):
     return (ib - ia) / (hi - lo)
 
 
-def bd_rate(ref_rate, ref_quality, test_rate, test_quality) -> float:
-    """Average rate difference of test against reference at equal quality, in percent."""
+def bd_rate(ref_rate, ref_quality, test_rate, test_quality, quality_interval=None) -> float:
+    """Average rate difference of test against reference at equal quality, in percent; over
+    the curves' overlap, or its part within ``quality_interval`` (lo, hi) if given (the same
+    fits, integrated over fewer qualities)."""
     lr_a, q_a = _prepare(ref_rate, ref_quality)
     lr_b, q_b = _prepare(test_rate, test_quality)
-    diff = _mean_integral_diff(q_a, lr_a, q_b, lr_b)
+    diff = _mean_integral_diff(q_a, lr_a, q_b, lr_b, quality_interval)
     return float((np.exp(diff) - 1.0) * 100.0)
 
 

@@ -1,0 +1,57 @@
+"""BD-rate against a reference over part of the quality range, from eval.py's curve files.
+
+    .venv/bin/python bench/bd_rate_within.py REF.json RANGE.json TEST.json [TEST.json ...] \
+        [--upto-bpp 1.5]
+
+Each file is a curve that ``eval.py`` wrote (``results/.../NAME.json``: bpp, PSNR on 8-bit RGB).
+For each TEST curve, the BD-rate in PSNR (%) against REF (``jlic.evaluate.bdrate.bd_rate``, the
+same cubic fits as eval.py's tables) integrated over: the whole overlap (eval.py's number); the
+PSNR range of RANGE within the overlap (e.g. REF = WebP, RANGE = the unrefined model: how
+refined files compare where the plain model operates); and the overlap up to TEST's own PSNR at
+``--upto-bpp`` (log-linear in bpp between its points). No model runs.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from jlic.evaluate.bdrate import bd_rate  # noqa: E402
+
+
+def curve(path):
+    """-> (name, bpp, PSNR in dB) of an eval.py curve file."""
+    with open(path) as f:
+        d = json.load(f)
+    return d["name"], np.asarray(d["results"]["bpp"]), np.asarray(d["results"]["psnr-rgb"])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("ref")
+    p.add_argument("range")
+    p.add_argument("tests", nargs="+")
+    p.add_argument("--upto-bpp", type=float, default=1.5)
+    args = p.parse_args()
+    ref_name, ref_bpp, ref_psnr = curve(args.ref)
+    range_name, _, range_psnr = curve(args.range)
+    within = (range_psnr.min(), range_psnr.max())
+    print(f"BD-rate in PSNR (%) against {ref_name}; {range_name}'s range "
+          f"{within[0]:.2f}-{within[1]:.2f} dB")
+    for path in args.tests:
+        name, bpp, psnr = curve(path)
+        order = np.argsort(bpp)
+        top = float(np.interp(np.log(args.upto_bpp), np.log(bpp[order]), psnr[order]))
+        print(f"{name}: whole overlap {bd_rate(ref_bpp, ref_psnr, bpp, psnr):+.2f}; "
+              f"within {range_name}'s range {bd_rate(ref_bpp, ref_psnr, bpp, psnr, within):+.2f}; "
+              f"up to {args.upto_bpp:g} bpp ({top:.2f} dB) "
+              f"{bd_rate(ref_bpp, ref_psnr, bpp, psnr, (-np.inf, top)):+.2f}")
+
+
+if __name__ == "__main__":
+    main()
