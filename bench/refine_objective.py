@@ -1,7 +1,7 @@
 """What encoder-side refinement buys in the objective it lowers, on photos outside Kodak.
 
     .venv/bin/python bench/refine_objective.py [--model jlic/assets/default.jlicm] \
-        [--images 4] [--qualities 2,4.5,7] [--steps 20]
+        [--images 4] [--qualities 2,4.5,7] [--steps 40]
 
 For the first ``--images`` CID22 validation photos (512x512) and each quality: a plain and a
 refined file (``codec.compress``), decoded; the real J = lambda_q * MSE (0..255) + bpp of each.
@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
 from jlic.evaluate.run import read_rgb  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
+from jlic.refine import REFINE_STEPS  # noqa: E402
 
 PHOTOS = os.path.join(ROOT, "..", "shared", "data", "train", "cid22", "validation")
 
@@ -37,7 +38,8 @@ def main():
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--images", type=int, default=4)
     p.add_argument("--qualities", default="2,4.5,7")
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=int, default=REFINE_STEPS,
+                   help="Adam steps (default: jlic compress --refine's)")
     args = p.parse_args()
     model = FrozenModel.load(args.model)
     qualities = [float(q) for q in args.qualities.split(",")]

@@ -35,7 +35,9 @@ penalty), at a lower distortion. Within a band the gradient is straight-through 
 exact J) at a fixed peak step of BAND_REFINE_LR: SGA's relaxed rate is not the coded one, and
 against a band of +-0.5% its iterates never beat the start (measured on kodim04 and kodim12 at
 0.25 and 0.5 bpp: +0.00 dB where straight-through at 0.01 gains +0.28 to +0.57 dB; the larger
-step of ``refine_lr`` fails the same way).
+step of ``refine_lr`` fails the same way). The step is 0.005 since phase P (whose decoder
+trained on rounded latents wants smaller steps, as ``refine_lr``'s law does at low rates):
++0.30 dB over the plain file on kodim04, 12 and 19 at 0.25 / 0.5 / 1 bpp, where 0.01 gave +0.23.
 
 Only the encoder changes: the file format and the decoder are the same, refined files decode
 with any jlic and stay bit-exact (the symbols are quantized by the exact path as always).
@@ -53,7 +55,11 @@ steeper law of ``refine_lr`` gives 0.983 / 0.933 / 0.814 (BENCHMARKS.md "Refinem
 retuned for phase P"). Refinement at the top is far from converged after 20 steps: on 8
 CID22 photos 40 steps give 0.941 / 0.811 / 0.761 at q = 4.5 / 7 / 8 against 0.952 / 0.856 /
 0.810, and on Kodak files 3.2% smaller at equal PSNR than 20 steps (22 s for a 768x512 image on
-2 cores), so REFINE_STEPS is 40 (BENCHMARKS.md "Forty refinement steps")."""
+2 cores), so REFINE_STEPS is 40 (BENCHMARKS.md "Forty refinement steps"). Eighty steps at the
+top (q >= 7; 57 at q = 6) lower J further (0.777 / 0.726 at q = 7 / 8) but make files only
+0.7% smaller at equal PSNR on Kodak and on five other photos, for 2.4 times the encode time
+there (53 s against 22 s for a 768x512 image): measured and not adopted (BENCHMARKS.md
+"Eighty steps at the top"); ``--refine 80`` is there for who wants them."""
 
 from __future__ import annotations
 
@@ -80,7 +86,9 @@ SGA_TAU_LAMBDA = 0.0141  # then growing as lambda^SGA_TAU_POWER to SGA_TAU_MAX (
 SGA_TAU_POWER = 0.228  # 0.296 on); the last step's is SGA_TAU_DECAY times the first (geometric
 SGA_TAU_MAX = 1.0  # in between). Measured on 8 CID22 photos: 0.5 best at q = 2 and 4.5, 1.0 at 7
 SGA_TAU_DECAY = 0.1
-BAND_REFINE_LR = 0.01  # Adam's peak step within a rate band (straight-through gradients)
+BAND_REFINE_LR = 0.005  # Adam's peak step within a rate band (straight-through gradients; on
+# phase P with 40 steps, 4 CID22 photos at 0.25 / 0.5 / 1 bpp: 0.0025 +0.25 dB, 0.005 +0.35,
+# 0.01 +0.25, 0.02 +0.18 over the plain file; BENCHMARKS.md "The rate band's step for phase P")
 MAX_REFINE_STEPS = 10_000
 RATE_PENALTY = 10.0  # J's slope outside a rate band, per bpp (inside, one bpp costs 1)
 REFINE_MEMORY_FACTOR = 3  # refinement's memory over ``codec.coding_bytes`` (gradients of g_s;
