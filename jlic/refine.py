@@ -59,7 +59,7 @@ CID22 photos 40 steps give 0.941 / 0.811 / 0.761 at q = 4.5 / 7 / 8 against 0.95
 top (q >= 7; 57 at q = 6) lower J further (0.777 / 0.726 at q = 7 / 8) but make files only
 0.7% smaller at equal PSNR on Kodak and on five other photos, for 2.4 times the encode time
 there (53 s against 22 s for a 768x512 image): measured and not adopted (BENCHMARKS.md
-"Eighty steps at the top"); ``--refine 80`` is there for who wants them."""
+"Eighty steps at the top"); ``--refine 80`` is there for whoever wants them."""
 
 from __future__ import annotations
 
