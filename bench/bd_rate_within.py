@@ -12,7 +12,6 @@ refined files compare where the plain model operates); and the overlap up to TES
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -21,13 +20,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from jlic.evaluate.bdrate import bd_rate  # noqa: E402
+from jlic.evaluate.references import read_compressai_json  # noqa: E402
 
 
 def curve(path):
     """-> (name, bpp, PSNR in dB) of an eval.py curve file."""
-    with open(path) as f:
-        d = json.load(f)
-    return d["name"], np.asarray(d["results"]["bpp"]), np.asarray(d["results"]["psnr-rgb"])
+    ((name, c),) = read_compressai_json(path).items()
+    return name, np.asarray(c["bpp"]), np.asarray(c["psnr-rgb"])
 
 
 def main():
