@@ -12,7 +12,7 @@ undershot its targets on Kodak files in the middle of the range (0.5-1.0 bpp ask
 bpp below). Here ``quantization = "ste"``: the rate term and the decoders see round(y - mean), as
 a file does (straight-through gradients), so the loss asks for the rate the file will have. The
 base is phase P, the bundled model, whose synthesis and entropy model were trained on the rounded
-latents (its SCR gain vectors are dropped, so the base codes at its q = 8 step sizes).
+latents (its SCR gain vectors are dropped: the base codes with unit quantization steps).
 
 Measured (2026-12-03, BENCHMARKS.md "The rate term on the rounded latents"; 0.24-0.26 steps/s on
 2 cores, 68 min): Kodak open-loop MAE **0.101 bpp** (45 targets per image, real files; the noise
