@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 from jlic import DEFAULT_MODEL  # noqa: E402
 from jlic.evaluate.run import list_images, read_rgb  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
+from jlic.train.losses import bits  # noqa: E402
 
 
 def estimated_bpp(model, x, rate, quantization=None, seed=0) -> float:
@@ -35,8 +36,7 @@ def estimated_bpp(model, x, rate, quantization=None, seed=0) -> float:
         out = model(x, r)
     else:
         out = model(x, r, rng=jax.random.key(seed), training=True, quantization=quantization)
-    bits = sum(float(-jnp.log2(lik).sum()) for lik in out["likelihoods"].values())
-    return bits / (x.shape[1] * x.shape[2])
+    return float(bits(out["likelihoods"])[0]) / (x.shape[1] * x.shape[2])
 
 
 def main():
