@@ -3,13 +3,13 @@
     .venv/bin/python bench/noise_vs_rounded_rate.py [--model jlic/assets/default.jlicm] \
         [--data ../shared/data/kodak] [--images 8] [--rates 2,4,6,8] [--seeds 1]
 
-For each image (cropped to multiples of 64 from its top-left corner) and each rate input (SCR
-quality, or AFB target in bpp), the model's estimated rate in bpp (-log2 of the likelihoods of y
-and z over the pixels) two ways: with training's additive uniform noise (``quantization =
-"noise"``, mean over ``--seeds`` draws) and rounded, as a file codes the latents (inference; the
-file adds its headers and the coder's < 1%). Prints the means over the images and their ratio. A
-loss that lands the noisy rate on a target writes files below it where the ratio is above 1
-(BENCHMARKS.md "The rate term on the rounded latents").
+For each image (cropped from its top-left corner to multiples of the model's downsampling, 64) and
+each rate input (SCR quality, or AFB target in bpp), the model's estimated rate in bpp (-log2 of the
+likelihoods of y and z over the pixels) two ways: with training's additive uniform noise
+(``quantization = "noise"``, mean over ``--seeds`` draws) and rounded, as a file codes the latents
+(inference; the file adds its headers and the coder's < 1%). Prints the means over the images and
+their ratio. A loss that lands the noisy rate on a target writes files below it where the ratio is
+above 1 (BENCHMARKS.md "The rate term on the rounded latents").
 """
 
 import argparse
@@ -53,7 +53,8 @@ def main():
     images = []
     for path in list_images(args.data)[: args.images]:
         a = read_rgb(path).astype(np.float32) / 255.0
-        h, w = a.shape[0] // 64 * 64, a.shape[1] // 64 * 64
+        d = model.downsampling
+        h, w = a.shape[0] // d * d, a.shape[1] // d * d
         images.append(jnp.asarray(a[None, :h, :w]))
     print(f"{args.model}: {len(images)} images of {args.data}")
     print("| rate input | noise (bpp) | rounded (bpp) | noise / rounded |")
