@@ -8,11 +8,13 @@ import tempfile
 # processes the tests start (they inherit os.environ): the same tiny models compile once instead of
 # in every process (a 40-step tiny train.py run: 59 s cold, 16 s warm). Keyed by XLA_FLAGS among
 # others, so runs under other flags (the exactness test's --xla_cpu_max_isa) compile their own.
-_XLA_CACHE = tempfile.mkdtemp(prefix="jlic-tests-xla-cache-")
-atexit.register(shutil.rmtree, _XLA_CACHE, ignore_errors=True)
-os.environ.update(JAX_COMPILATION_CACHE_DIR=_XLA_CACHE,
-                  JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-                  JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
+# pytest-xdist's workers inherit the folder from the process that made it (and removes it).
+if "JLIC_TESTS_XLA_CACHE" not in os.environ:
+    _XLA_CACHE = tempfile.mkdtemp(prefix="jlic-tests-xla-cache-")
+    atexit.register(shutil.rmtree, _XLA_CACHE, ignore_errors=True)
+    os.environ.update(JLIC_TESTS_XLA_CACHE=_XLA_CACHE, JAX_COMPILATION_CACHE_DIR=_XLA_CACHE,
+                      JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                      JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
 
 from jlic import cpu_flags  # noqa: E402
 
