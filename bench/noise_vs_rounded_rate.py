@@ -50,10 +50,9 @@ def main():
     args = p.parse_args()
     model = FrozenModel.load(args.model).model
     rates = [None] if model.rate_spec.kind == "none" else [float(r) for r in args.rates.split(",")]
-    images = []
+    images, d = [], model.downsampling
     for path in list_images(args.data)[: args.images]:
         a = read_rgb(path).astype(np.float32) / 255.0
-        d = model.downsampling
         h, w = a.shape[0] // d * d, a.shape[1] // d * d
         images.append(jnp.asarray(a[None, :h, :w]))
     print(f"{args.model}: {len(images)} images of {args.data}")
