@@ -34,8 +34,10 @@ def get_config():
     # entropy model on bpp + lmbda * D, the transforms on the AFB loss; jlic.train.losses)
     # lambda_curve: () the paper's loss (lmbda for every target), or pairs (bpp, lambda) of a
     # base model's own rate: lambda follows the target (jlic.train.losses.afb_rate_loss)
+    # rate_error: "bpf_squared" (the paper) or "log" (ln(R / B)^2; jlic.train.losses)
     c.afb = ml_collections.ConfigDict(dict(lmbda=0.0130, rate_weight=10.0, clip_targets=True,
-                                           entropy_model_fit="afb_loss", lambda_curve=()))
+                                           entropy_model_fit="afb_loss", lambda_curve=(),
+                                           rate_error="bpf_squared"))
     # training quantization (jlic.quantize): "noise" (CompressAI's; 3% fewer bits than "mixed"
     # at equal quality in the same-start A/B, BENCHMARKS.md "Training parity"), "ste", "mixed"
     c.quantization = "noise"

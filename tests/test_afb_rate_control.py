@@ -122,9 +122,33 @@ def test_lambda_curve_loss_is_the_rd_loss_at_the_targets_lambda_plus_the_landing
                                [0.001 * d, 0.1 * d], rtol=1e-4)
 
 
-def test_entropy_model_fit_is_checked():
+def test_entropy_model_fit_and_rate_error_are_checked():
     with pytest.raises(ValueError, match="entropy_model_fit"):
         afb_rate_loss(0.013, 10.0, (0.1, 1.5), 12, entropy_model_fit="likelihood")
+    with pytest.raises(ValueError, match="rate_error"):
+        afb_rate_loss(0.013, 10.0, (0.1, 1.5), 12, rate_error="absolute")
+
+
+def test_log_rate_error_is_the_squared_log_ratio_of_rate_and_target():
+    """With one image at target B, the rate term (loss less lmbda * 255^2 * MSE) is
+    w ln(R / B)^2 for "log" and w (BPF(R) - BPF(B))^2 for the paper's "bpf_squared": the same
+    relative miss costs the log form the same at 0.1 and at 1 bpp, the paper's form 100x less
+    at 0.1 bpp."""
+    model = build_model("afb_mean_scale", nnx.Rngs(0), N=8, M=12)
+    x = jnp.asarray(np.random.default_rng(0).random((1, 64, 64, 3), np.float32))
+    key = jax.random.key(0)
+    for target in (0.1, 1.0):
+        terms = {}
+        for form in ("log", "bpf_squared"):
+            out = afb_rate_loss(0.01, 3.0, (target, target), model.M, rate_error=form)(
+                model, x, key)
+            terms[form] = (float(out["loss"]) - 0.01 * 255.0**2 * float(out["mse"]),
+                           float(out["bpp"]))
+        rate = terms["log"][1]
+        assert terms["bpf_squared"][1] == rate  # the same model, image and noise
+        np.testing.assert_allclose(terms["log"][0], 3.0 * np.log(rate / target) ** 2, rtol=1e-4)
+        np.testing.assert_allclose(terms["bpf_squared"][0],
+                                   3.0 * ((rate - target) * 256.0 / model.M) ** 2, rtol=1e-4)
 
 
 def test_afb_targets_are_a_noisy_staircase_clipped_only_on_request():

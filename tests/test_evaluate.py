@@ -85,6 +85,33 @@ def test_bd_rate_within_a_quality_interval():
     assert np.isnan(bd_rate(rate, quality, test, quality, (40.0, 50.0)))
 
 
+def test_closed_loop_quality_compares_only_files_both_models_landed(tmp_path):
+    """bench/closed_loop_quality.py: PSNR B - A over the closed-loop targets both runs landed
+    within 1%; open-loop rows and a file 2% off its target are left out."""
+    header = "image,mode,target,achieved,estimate,probes,reachable,psnr,refined\n"
+    rows = {"a": [("k1", "closed", 0.3, 0.299, 30.0), ("k1", "closed", 0.8, 0.80, 33.0),
+                  ("k2", "closed", 1.2, 1.19, 36.0), ("k2", "open", 0.8, 0.8, 99.0)],
+            "b": [("k1", "closed", 0.3, 0.306, 31.0), ("k1", "closed", 0.8, 0.80, 32.0),
+                  ("k2", "closed", 1.2, 1.20, 36.5), ("k2", "open", 0.8, 0.8, 0.0)]}
+    paths = []
+    for name, rs in rows.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(header + "".join(f"{i}.png,{m},{t},{a},{a},1,True,{q},False\n"
+                                         for i, m, t, a, q in rs))
+        paths.append(str(path))
+    out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "closed_loop_quality.py"), *paths],
+                         capture_output=True, text=True, check=True).stdout
+    assert "2 targets landed by both (of 3 and 2 landed): PSNR B - A -0.250 dB" in out
+    assert "0.5-1.0 bpp:   1 files, -1.000 dB" in out
+    assert "1.0 and above bpp:   1 files, +0.500 dB" in out
+    assert "0.0-0.5" not in out
+    other = tmp_path / "c.csv"
+    other.write_text(header)
+    failed = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "closed_loop_quality.py"),
+                             paths[0], str(other)], capture_output=True, text=True)
+    assert failed.returncode != 0 and "no target that both runs landed" in failed.stderr
+
+
 def test_a_single_rate_point_is_compared_with_a_curve_at_equal_quality():
     rate = np.array([0.1, 0.2, 0.4, 0.8])
     quality = 30 + 4 * np.log2(rate / 0.1)  # 30, 34, 38, 42 dB

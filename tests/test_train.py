@@ -132,6 +132,9 @@ def test_config_and_workdir_errors(tmp_path):
             train(_config(loss="afb", **{"model.name": "afb_mean_scale",
                                          "model.rate_range": (0.1, 1.5),
                                          "afb.lambda_curve": curve}), str(tmp_path / "wd"))
+    with pytest.raises(ConfigError, match="afb.rate_error"):
+        train(_config(loss="afb", **{"model.name": "afb_mean_scale", "model.rate_range": (0.1, 1.5),
+                                     "afb.rate_error": "absolute"}), str(tmp_path / "wd"))
     for frozen in (("encoder",), ("g_a", "g_s", "h_a", "h_s", "entropy_bottleneck")):
         with pytest.raises(ConfigError, match="frozen"):
             train(_config(frozen=frozen, **{"data.train_dir": TRAIN_DATA}), str(tmp_path / "f"))

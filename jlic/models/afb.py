@@ -36,7 +36,9 @@ y (``jlic.train.losses.afb_rate_loss``; measured in BENCHMARKS.md "AFB on the de
 base"). The paper's stage-2 loss has one lambda for every target; ``afb.lambda_curve`` (not the
 paper's) makes lambda follow the target along a base model's own rate curve and adds the linear
 rate term, bpp + lambda(B) * D + w (BPF - BPF(B))^2, so that the distortion term no longer pulls
-every target towards one lambda's rate.
+every target towards one lambda's rate. ``afb.rate_error="log"`` (not the paper's) replaces the
+squared BPF difference with ln(R / B)^2, which pulls low targets as hard as high ones for the
+same relative miss.
 
 The base layers keep the mean-scale model's parameter paths,
 so stage 2 starts from a stage-1 ``mean_scale`` run with ``init_from``; the AFBs start as the

@@ -33,7 +33,7 @@ from jlic.models import MODELS, build_model
 from jlic.quantize import QUANTIZATION_MODES
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
-from jlic.train.losses import ENTROPY_MODEL_FITS, make_loss
+from jlic.train.losses import ENTROPY_MODEL_FITS, RATE_ERRORS, make_loss
 from jlic.train.metrics import MetricWriter
 from jlic.train.probe import check_held_out, make_probe
 from jlic.train.step import init_train_state, make_train_step
@@ -51,7 +51,7 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
 LOSS_FIELDS = {"rd": ("lmbda",),
                "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "afb.entropy_model_fit",
-                       "afb.lambda_curve", "model.rate_range")}
+                       "afb.lambda_curve", "afb.rate_error", "model.rate_range")}
 
 
 class ConfigError(ValueError):
@@ -122,6 +122,8 @@ def _validate_loss(config):
                 raise ConfigError("afb.clip_targets must be True or False")
         elif field == "afb.entropy_model_fit":
             _one_of(config, field, ENTROPY_MODEL_FITS)
+        elif field == "afb.rate_error":
+            _one_of(config, field, RATE_ERRORS)
         elif field == "afb.lambda_curve":
             _check_lambda_curve(_field(config, field))
         elif field != "model.rate_range":
