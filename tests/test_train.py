@@ -132,9 +132,15 @@ def test_config_and_workdir_errors(tmp_path):
             train(_config(loss="afb", **{"model.name": "afb_mean_scale",
                                          "model.rate_range": (0.1, 1.5),
                                          "afb.lambda_curve": curve}), str(tmp_path / "wd"))
+    afb = {"model.name": "afb_mean_scale", "model.rate_range": (0.1, 1.5)}
     with pytest.raises(ConfigError, match="afb.rate_error"):
-        train(_config(loss="afb", **{"model.name": "afb_mean_scale", "model.rate_range": (0.1, 1.5),
-                                     "afb.rate_error": "absolute"}), str(tmp_path / "wd"))
+        train(_config(loss="afb", **afb, **{"afb.rate_error": "absolute"}), str(tmp_path / "wd"))
+    with pytest.raises(ConfigError, match="model.rate_range"):
+        train(_config(loss="afb", **{**afb, "model.rate_range": (0.0, 1.5)}), str(tmp_path / "wd"))
+    # unclipped targets of a batch of 4 over 0.1-1.5 bpp reach 0.1 - 0.233: no log of them
+    with pytest.raises(ConfigError, match="positive targets.*-0.133"):
+        train(_config(loss="afb", **afb, **{"afb.rate_error": "log", "afb.clip_targets": False,
+                                            "data.batch_size": 4}), str(tmp_path / "wd"))
     for frozen in (("encoder",), ("g_a", "g_s", "h_a", "h_s", "entropy_bottleneck")):
         with pytest.raises(ConfigError, match="frozen"):
             train(_config(frozen=frozen, **{"data.train_dir": TRAIN_DATA}), str(tmp_path / "f"))

@@ -128,9 +128,29 @@ def _validate_loss(config):
             _check_lambda_curve(_field(config, field))
         elif field != "model.rate_range":
             _number(config, field, positive=True)
+    if config.loss == "afb":
+        _check_afb_targets(config)
     if config.loss == "scr" and config.scr.lambda_min > config.scr.lambda_max:
         raise ConfigError(f"scr.lambda_min ({config.scr.lambda_min}) must not exceed "
                           f"scr.lambda_max ({config.scr.lambda_max})")
+
+
+def _check_afb_targets(config):
+    """model.rate_range is 0 < lo <= hi (bpp); the log rate error needs every target positive,
+    so without clipping the staircase's noise may not reach 0 (lo - d/2, d its step)."""
+    r = _field(config, "model.rate_range")
+    ok = (isinstance(r, (list, tuple)) and len(r) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in r)
+          and 0 < r[0] <= r[1] < float("inf"))
+    if not ok:
+        raise ConfigError(f"model.rate_range must be (lo, hi) in bpp with 0 < lo <= hi, got {r!r}")
+    lo, hi = r
+    lowest = lo - (hi - lo) / max(config.data.batch_size - 1, 1) / 2
+    if config.afb.rate_error == "log" and not config.afb.clip_targets and lowest <= 0:
+        raise ConfigError(f"afb.rate_error='log' needs positive targets, but without clipping "
+                          f"they reach {lowest:.3f} bpp (model.rate_range {tuple(r)}, "
+                          f"data.batch_size {config.data.batch_size}); set afb.clip_targets "
+                          "or raise the range's low end")
 
 
 def _check_lambda_curve(curve):
