@@ -33,7 +33,7 @@ from jlic.models import MODELS, build_model
 from jlic.quantize import QUANTIZATION_MODES
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
-from jlic.train.losses import ENTROPY_MODEL_FITS, RATE_ERRORS, make_loss
+from jlic.train.losses import ENTROPY_MODEL_FITS, RATE_ERRORS, afb_target_step, make_loss
 from jlic.train.metrics import MetricWriter
 from jlic.train.probe import check_held_out, make_probe
 from jlic.train.step import init_train_state, make_train_step
@@ -135,17 +135,19 @@ def _validate_loss(config):
                           f"scr.lambda_max ({config.scr.lambda_max})")
 
 
+def _positive_finite(v) -> bool:
+    """A finite number > 0 (not a bool)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf")
+
+
 def _check_afb_targets(config):
     """model.rate_range is 0 < lo <= hi (bpp); the log rate error needs every target positive,
     so without clipping the staircase's noise may not reach 0 (lo - d/2, d its step)."""
     r = _field(config, "model.rate_range")
-    ok = (isinstance(r, (list, tuple)) and len(r) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in r)
-          and 0 < r[0] <= r[1] < float("inf"))
-    if not ok:
+    if not (isinstance(r, (list, tuple)) and len(r) == 2 and all(map(_positive_finite, r))
+            and r[0] <= r[1]):
         raise ConfigError(f"model.rate_range must be (lo, hi) in bpp with 0 < lo <= hi, got {r!r}")
-    lo, hi = r
-    lowest = lo - (hi - lo) / max(config.data.batch_size - 1, 1) / 2
+    lowest = r[0] - afb_target_step(config.data.batch_size, r) / 2
     if config.afb.rate_error == "log" and not config.afb.clip_targets and lowest <= 0:
         raise ConfigError(f"afb.rate_error='log' needs positive targets, but without clipping "
                           f"they reach {lowest:.3f} bpp (model.rate_range {tuple(r)}, "
@@ -158,8 +160,7 @@ def _check_lambda_curve(curve):
     pairs = [tuple(p) for p in curve] if isinstance(curve, (list, tuple)) else None
     ok = pairs is not None and (not pairs or (
         len(pairs) >= 2 and all(len(p) == 2 for p in pairs)
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf")
-                for p in pairs for v in p)
+        and all(_positive_finite(v) for p in pairs for v in p)
         and all(a[0] < b[0] for a, b in zip(pairs[:-1], pairs[1:], strict=True))))
     if not ok:
         raise ConfigError("afb.lambda_curve must be () or at least two (bpp, lambda) pairs of "

@@ -87,12 +87,18 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
     return loss_fn
 
 
+def afb_target_step(n: int, rate_range) -> float:
+    """The step d (bpp) of ``afb_targets``' staircase over a batch of n images."""
+    lo, hi = rate_range
+    return (hi - lo) / max(n - 1, 1)
+
+
 def afb_targets(rng: jax.Array, n: int, rate_range, clip: bool = True) -> jax.Array:
     """AFB's per-image training targets (n,), bpp: the staircase lo, lo + d, ..., hi
-    (d = (hi - lo) / (n - 1)) plus U(-d/2, d/2); the paper does not clip (targets reach d/2
+    (d = ``afb_target_step``) plus U(-d/2, d/2); the paper does not clip (targets reach d/2
     past both ends), jlic's default clips them to ``rate_range``."""
     lo, hi = rate_range
-    d = (hi - lo) / max(n - 1, 1)
+    d = afb_target_step(n, rate_range)
     targets = lo + d * jnp.arange(n) + jax.random.uniform(rng, (n,), minval=-d / 2,
                                                           maxval=d / 2)
     return jnp.clip(targets, lo, hi) if clip else targets
