@@ -13,9 +13,9 @@
 With lambda(B) each image's RD terms pull its rate towards its own RD-optimal rate at lambda(B),
 c * B with c differing between images, and the per-image loss near there is about
 K/2 (ln R - ln cB)^2 + w (ln R - ln B)^2, so R settles at ln R - ln B = K / (K + 2w) ln c. K =
-R^2 lambda D''(R) is set by the base's own curve: where the bundled model saturates (lambda
-triples from 1.13 to 1.37 bpp) K is ~9 at 1.3 bpp, and w = 18 leaves a fifth of each image's
-offset (the batch's MAE went from 0.07 to 0.18 bpp in 600 steps of
+R^2 lambda D''(R) ~ R^2 d ln lambda / dR is estimated from the base's own curve: where the
+bundled model saturates (lambda triples from 1.13 to 1.37 bpp) K is ~9 at 1.3 bpp, and w = 18
+leaves a fifth of each image's offset (the batch's MAE went from 0.07 to 0.18 bpp in 600 steps of
 ``default_model_ste_log_lambda_curve``); w = 100 leaves ~4%.
 
 Measured (2026-12-04, BENCHMARKS.md "The log error with lambda following the target"; 0.15-0.32
