@@ -8,6 +8,10 @@ For each image and each quality q = 1..8 (SCR), target 0.125 ... 2 bpp (AFB: the
 RGB) of two reconstructions through the same synthesis transform g_s:
 
     coded    y_hat = round((y - mean) / qv) * iqv + mean    what the file decodes to
+    centroid y_hat = E[u | round(u) = k] * iqv + mean       the same symbols k, each decoded
+             at the mean of its quantization bin under the model's own prior N(0, sigma^2) of
+             u = (y - mean) / qv (sigma: the scale-table entry the file codes k with), instead
+             of at the bin's centre: the decoder-side reconstruction offset, no bits changed
     ceiling  y_hat =       (y - mean) / qv  * iqv + mean    the same latents, no rounding
 
 (unselected elements at the mean in both): the analysis transform's latents decoded as if the
@@ -33,8 +37,10 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from flax import nnx  # noqa: E402
+from scipy.stats import norm  # noqa: E402
 
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
+from jlic.entropy.gaussian import scale_table  # noqa: E402
 from jlic.evaluate.metrics import psnr  # noqa: E402
 from jlic.evaluate.run import list_images, read_rgb  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
@@ -68,19 +74,36 @@ def decoder_reach(model: FrozenModel, image: np.ndarray, y_hat: np.ndarray, rate
     return psnr(image, model.synthesize(np.asarray(u), rate)[0, :h, :w])
 
 
+def bin_centroid(k: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """E[u | k - 1/2 < u < k + 1/2] for u ~ N(0, sigma^2): float32 of k's shape (0 at k = 0;
+    pulled from k towards 0 by up to 1/2 elsewhere; float64 upper-tail probabilities)."""
+    a = (np.abs(k) - 0.5) / sigma
+    b = (np.abs(k) + 0.5) / sigma
+    mass = norm.sf(a) - norm.sf(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = sigma * (norm.pdf(a) - norm.pdf(b)) / mass
+    # where the mass underflows (far in the tail) the bin's mean is its lower edge
+    centre = np.clip(np.nan_to_num(centre, nan=0.0, posinf=0.0), np.abs(k) - 0.5, np.abs(k))
+    return np.where(k == 0, 0.0, np.sign(k) * centre).astype(np.float32)
+
+
 def ceiling_and_coded(enc: codec.Encoder, image: np.ndarray, rate,
                       decoder_steps: int = 0) -> tuple[float, ...]:
-    """(bpp estimated by the integer tables, PSNR coded, PSNR ceiling[, PSNR reach]) of one
-    uint8 RGB image (``enc`` its encoder); PSNR in dB of 8-bit RGB."""
+    """(bpp estimated by the integer tables, PSNR coded, PSNR centroid, PSNR ceiling[, PSNR
+    reach]) of one uint8 RGB image (``enc`` its encoder); PSNR in dB of 8-bit RGB."""
     model = enc.model
     lat = enc.latents(rate)
     y, _ = enc.analysis(lat.rate)
     p = model.coding_params_from_symbols(lat.z_sym, lat.rate)
     y_cont = np.where(p["mask"], (y - p["mean"]) / p["qv"] * p["iqv"] + p["mean"], p["mean"])
     h, w = image.shape[:2]
+    u_centroid = bin_centroid(lat.y_sym, scale_table()[lat.scale_index])
+    y_centroid = np.where(p["mask"], u_centroid * p["iqv"] + p["mean"], p["mean"])
     coded = model.synthesize(lat.y_hat, lat.rate)[0, :h, :w]
+    centroid = model.synthesize(y_centroid.astype(np.float32), lat.rate)[0, :h, :w]
     ceiling = model.synthesize(y_cont.astype(np.float32), lat.rate)[0, :h, :w]
-    out = (lat.estimated_bits / (h * w), psnr(image, coded), psnr(image, ceiling))
+    out = (lat.estimated_bits / (h * w), psnr(image, coded), psnr(image, centroid),
+           psnr(image, ceiling))
     if decoder_steps:
         out += (decoder_reach(model, image, y_cont.astype(np.float32), lat.rate, decoder_steps),)
     return out
@@ -111,13 +134,14 @@ def main():
             rows[r].append(ceiling_and_coded(enc, image, r, args.decoder_steps))
     reach = args.decoder_steps > 0
     print(f"{model.label}, {len(paths)} images of {args.data}")
-    print("| rate input | bpp (estimate) | coded (dB) | ceiling (dB) | ceiling - coded (dB) |"
+    print("| rate input | bpp (estimate) | coded (dB) | centroid - coded (dB) | ceiling (dB) "
+          "| ceiling - coded (dB) |"
           + (f" reach, {args.decoder_steps} steps (dB) | reach - ceiling (dB) |" if reach else ""))
-    print("|---|---|---|---|---|" + ("---|---|" if reach else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|" if reach else ""))
     for r in rates:
-        bpp, coded, ceiling, *more = np.mean(rows[r], axis=0)
-        line = (f"| {'-' if r is None else f'{r:g}'} | {bpp:.3f} | {coded:.2f} | {ceiling:.2f} "
-                f"| {ceiling - coded:+.2f} |")
+        bpp, coded, centroid, ceiling, *more = np.mean(rows[r], axis=0)
+        line = (f"| {'-' if r is None else f'{r:g}'} | {bpp:.3f} | {coded:.2f} "
+                f"| {centroid - coded:+.2f} | {ceiling:.2f} | {ceiling - coded:+.2f} |")
         if reach:
             line += f" {more[0]:.2f} | {more[0] - ceiling:+.2f} |"
         print(line)
