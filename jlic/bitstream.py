@@ -2,8 +2,10 @@
 
     offset  size  field
     0       4     magic b"JLIC"
-    4       1     format version (FORMAT_VERSION; version 1, read too, differs only in
-                  how escaped symbols are coded: see jlic.entropy.coder)
+    4       1     format version (FORMAT_VERSION = 3; versions 1 and 2 are read too:
+                  version 2 also codes the elements of y wholly outside the image
+                  (``image_extent``), version 1 besides codes escaped symbols otherwise
+                  (jlic.entropy.coder))
     5       8     model fingerprint (first 8 bytes of SHA-256, see jlic.frozen)
     13      4     image height, uint32 LE (pixels)
     17      4     image width, uint32 LE (pixels)
@@ -29,8 +31,9 @@ from jlic.errors import BitstreamError
 from jlic.rate import BY_FILE_CODE
 
 MAGIC = b"JLIC"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+Y_STRIDE = 16  # pixels per element of y along each side (the analysis downsamples by 16)
 MAX_SIDE = 16384  # pixels; bounds the memory a file can make the decoder allocate
 MAX_FILE_BYTES = 1 << 31  # more than any image of MAX_SIDE^2 pixels needs at any rate
 _FIXED = struct.Struct("<4sB8sIIBBfB")
@@ -48,6 +51,16 @@ class Header:
     rate_code: int  # the model's RateSpec.file_code (jlic.rate)
     rate_value: float
     version: int = FORMAT_VERSION
+
+
+def image_extent(height: int, width: int, version: int = FORMAT_VERSION) -> tuple[int, int]:
+    """(rows, columns) of y a file of ``version`` codes for a height x width image: from
+    version 3 those whose 16x16 block overlaps the image, ceil(H / 16) x ceil(W / 16); the
+    others cover only the padding to a multiple of 64 and decode to their mean. Earlier
+    versions code every element: (MAX_SIDE, MAX_SIDE), more than any map has."""
+    if version < 3:
+        return MAX_SIDE, MAX_SIDE
+    return -(-height // Y_STRIDE), -(-width // Y_STRIDE)
 
 
 def pack(header: Header, streams: list[bytes]) -> bytes:

@@ -8,6 +8,7 @@ Data flow (encoder; the decoder repeats every step marked *):
     image -> [0,1] float, edge-padded to a multiple of 64 -> analyze -> y, z
     z_sym = round(z - median)                          -> z stream (table per channel)
   * z_sym -> exact integer hyper-synthesis (jlic.exact) -> scale index, mean, gains, mask
+  * mask &= within the image (the elements whose 16x16 block overlaps it; not the padding)
     y_sym = round((y - mean) / qv) where mask          -> y stream (table per scale index,
                                                           only the masked elements, raster order)
   * y_hat = y_sym * iqv + mean where mask, else mean -> synthesize -> crop -> round to uint8
@@ -112,6 +113,17 @@ def channel_index(shape) -> np.ndarray:
     return np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape)
 
 
+def within_image(shape, height: int, width: int,
+                 version: int = bitstream.FORMAT_VERSION) -> np.ndarray:
+    """(1, h, w, M) bool of y's ``shape``: the elements a file of ``version`` codes for a
+    ``height`` x ``width`` image (``bitstream.image_extent``: from version 3 not those that
+    cover only the padding)."""
+    rows, cols = bitstream.image_extent(height, width, version)
+    inside = np.zeros(shape, bool)
+    inside[:, :rows, :cols] = True
+    return inside
+
+
 def _table_bits(tables, values, index) -> float:
     pos = np.clip(values - tables.offsets[index], 0, tables.lengths[index] - 1)
     return float(-np.log2(tables.freqs[index, pos] / 2.0**PRECISION).sum())
@@ -179,7 +191,7 @@ class Encoder:
                                         rate, self.refine_steps, bpp_band)
         elif bpp_band is not None:
             raise RateError("a rate band needs refinement (refine_steps)")
-        return _quantize(self.model, y, z, rate)
+        return _quantize(self.model, y, z, rate, self.height, self.width)
 
     def encode(self, rate=None, bpp_band=None) -> bytes:
         return pack_latents(self.model, self.latents(rate, bpp_band), self.height, self.width,
@@ -187,7 +199,7 @@ class Encoder:
 
     def estimated_bpp(self, rate=None) -> float:
         rate = check_rate(self.model, rate)
-        lat = _quantize(self.model, *self.analysis(rate), rate)
+        lat = _quantize(self.model, *self.analysis(rate), rate, self.height, self.width)
         return lat.estimated_bits / (self.height * self.width)
 
 
@@ -197,9 +209,10 @@ def quantized_latents(model: FrozenModel, image: np.ndarray, rate=None,
     return Encoder(model, image, refine_steps).latents(rate)
 
 
-def _quantize(model: FrozenModel, y, z, rate) -> Latents:
+def _quantize(model: FrozenModel, y, z, rate, height: int, width: int) -> Latents:
     z_sym = np.round(z - model.medians).astype(np.int32)
     p = model.coding_params_from_symbols(z_sym, rate)
+    p["mask"] = p["mask"] & within_image(p["mask"].shape, height, width)
     y_sym = np.where(p["mask"], np.round((y - p["mean"]) / p["qv"]), 0).astype(np.int32)
     bits = (_table_bits(model.z_tables, z_sym, channel_index(z_sym.shape))
             + _table_bits(model.y_tables, y_sym[p["mask"]], p["scale_index"][p["mask"]]))
@@ -266,6 +279,8 @@ def _decode_side_information(model: FrozenModel, data: bytes, whole_image: bool 
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
     p = model.coding_params_from_symbols(z_sym.reshape(z_shape), rate)
+    p["mask"] = p["mask"] & within_image(p["mask"].shape, header.height, header.width,
+                                         header.version)
     return header, rate, p, y_stream, escapes
 
 

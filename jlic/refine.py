@@ -71,6 +71,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jlic.bitstream import image_extent
 from jlic.entropy.gaussian import gaussian_likelihood
 from jlic.quantize import round_ste
 
@@ -128,7 +129,11 @@ def objective(model, latents, x, height: int, width: int, rate, lmbda, rounding=
     z_hat = eb.quantize(z)
     z_bits = jnp.sum(-jnp.log2(eb.likelihood(z_hat)))
     p = model.coding_params(z_hat, rate)
-    mask = 1.0 if p["mask"] is None else p["mask"]
+    rows, cols = image_extent(height, width)  # the elements the file codes (not the padding)
+    mask = ((jnp.arange(u.shape[1]) < rows)[None, :, None, None]
+            & (jnp.arange(u.shape[2]) < cols)[None, None, :, None]).astype(jnp.float32)
+    if p["mask"] is not None:
+        mask = mask * p["mask"]
     v_hat = rounding((u * p["qv"] - p["mean"]) / p["qv"])
     y_bits = jnp.sum(mask * -jnp.log2(gaussian_likelihood(v_hat, p["scale"] / p["qv"])))
     x_hat = jnp.clip(model.synthesis(mask * v_hat * p["iqv"] + p["mean"], rate), 0.0, 1.0)

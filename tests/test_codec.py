@@ -111,20 +111,46 @@ def test_golden_bitstream(golden, small_file):
     assert hashlib.sha256(decoded.tobytes()).hexdigest()[:16] == GOLDEN_IMAGE_SHA
 
 
-def test_format_1_files_still_decode_to_the_same_image(golden, small_file):
-    """golden_v1.jlic: the same crop written by format 1 (32-bit escapes), 516 bytes; format 2
-    codes the golden model's many escapes in fewer bits and decodes to the same image."""
+def test_format_1_and_2_files_still_decode_to_the_same_image(golden, small_file):
+    """golden_v1.jlic and golden_v2.jlic: the same 64x96 crop written by format 1 (32-bit
+    escapes, 516 bytes) and format 2 (the escapes in fewer bits, 368 bytes; every element of y
+    coded, the padding's too) decode as they always did. Format 3 leaves out the two columns of
+    y that cover only the padding to 128 pixels: a smaller file, decoded with those elements at
+    their means."""
     with open(os.path.join(ROOT, "tests", "data", "golden_v1.jlic"), "rb") as f:
         v1 = f.read()
-    assert v1[4] == 1 and small_file[1][4] == 2
+    with open(os.path.join(ROOT, "tests", "data", "golden_v2.jlic"), "rb") as f:
+        v2 = f.read()
+    assert (v1[4], v2[4], small_file[1][4]) == (1, 2, 3)
     assert hashlib.sha256(v1).hexdigest()[:16] == "919e1d9be7c18ef5"
-    decoded = codec.decompress(golden, v1)
-    assert hashlib.sha256(decoded.tobytes()).hexdigest()[:16] == GOLDEN_IMAGE_SHA
-    assert len(small_file[1]) < 0.75 * len(v1)
+    assert hashlib.sha256(v2).hexdigest()[:16] == "10752d930a0e6d7a"
+    for old in (v1, v2):
+        decoded = codec.decompress(golden, old)
+        assert hashlib.sha256(decoded.tobytes()).hexdigest()[:16] == GOLDEN_V2_IMAGE_SHA
+    assert codec.coded_mask(golden, v2).all()
+    assert len(v2) < 0.75 * len(v1) and len(small_file[1]) < len(v2)
 
 
-GOLDEN_FILE_SHA = "10752d930a0e6d7a"  # format 2 (was 919e1d9be7c18ef5 in format 1)
-GOLDEN_IMAGE_SHA = "4a96fcc0a914732c"
+def test_format_3_codes_only_the_elements_over_the_image(golden):
+    """y's 16x16 blocks: a 70x100 image (padded 128x128) codes ceil(70/16) = 5 rows and
+    ceil(100/16) = 7 columns of y's 8x8, and decodes the rest at the means; an image whose
+    sides are multiples of 16 codes up to its edge."""
+    image = _kodak(3)[:70, :100]
+    data = codec.compress(golden, image)
+    mask = codec.coded_mask(golden, data)
+    assert mask.shape[1:3] == (8, 8)
+    assert mask[:, :5, :7].all() and not mask[:, 5:].any() and not mask[:, :, 7:].any()
+    header, y_hat = codec.decode_y_hat(golden, data)
+    lat = codec.quantized_latents(golden, image)
+    np.testing.assert_array_equal(y_hat, lat.y_hat)
+    p = golden.coding_params_from_symbols(lat.z_sym)
+    np.testing.assert_array_equal(y_hat[:, 5:], p["mean"][:, 5:])
+    assert codec.coded_mask(golden, codec.compress(golden, _kodak(3)[:64, :96]))[:, :4, :6].all()
+
+
+GOLDEN_FILE_SHA = "7b524e62ed56fefb"  # format 3 (format 2: 10752d930a0e6d7a, format 1: 919e1...)
+GOLDEN_IMAGE_SHA = "370d5c8e823dcacd"
+GOLDEN_V2_IMAGE_SHA = "4a96fcc0a914732c"  # the image format 1 and 2 files decode to
 
 
 def test_every_truncation_is_a_clear_error(golden, small_file):
