@@ -44,7 +44,7 @@ def _measure(model, paths, lo, hi, args):
     from jlic.errors import RateError
     from jlic.evaluate.metrics import psnr
     from jlic.imageio import read_image
-    from jlic.rate_control import TOLERANCE, compress_to_bpp, open_loop_rate, rate_range
+    from jlic.rate_control import TOLERANCE, compress_to_bpp, rate_range
 
     rng = np.random.default_rng(args.seed)
     rows = []
@@ -55,7 +55,7 @@ def _measure(model, paths, lo, hi, args):
         if model.rate_spec.kind == "bpp":
             enc = codec.Encoder(model, image)
             for t in rng.uniform(lo, hi, args.open_loop_targets):
-                lat = enc.latents(open_loop_rate(model, t, enc.height, enc.width))
+                lat = enc.latents(t)
                 data = codec.pack_latents(model, lat, enc.height, enc.width, enc.channels)
                 rows.append({"image": name, "mode": "open", "target": t,
                              "achieved": 8 * len(data) / pixels,

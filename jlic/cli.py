@@ -61,11 +61,7 @@ def _encode(args, model, image):
     from jlic import codec
 
     if args.bpp is not None and args.open_loop:
-        from jlic.rate_control import open_loop_rate
-
-        enc = codec.Encoder(model, image, args.refine)
-        rate = open_loop_rate(model, args.bpp, enc.height, enc.width)
-        return enc.encode(rate), rate, None
+        return codec.Encoder(model, image, args.refine).encode(args.bpp), args.bpp, None
     if args.bpp is not None:
         from jlic.rate_control import compress_to_bpp
 
@@ -204,8 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--bpp-strict", action="store_true",
                    help="with --bpp: never exceed the target")
     c.add_argument("--open-loop", action="store_true",
-                   help="with --bpp and an AFB model: one pass, no search (the target's "
-                        "bits spread over the image padded to a multiple of 64)")
+                   help="with --bpp and an AFB model: one pass at target B, no search")
     c.add_argument("--refine", type=int, nargs="?", const=REFINE_STEPS, default=0,
                    metavar="STEPS", help="encoder-side refinement: optimize the latents for "
                    f"this image ({REFINE_STEPS} steps if no number; about 0.6 s per step for "

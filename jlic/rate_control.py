@@ -5,9 +5,8 @@
 searches the model's continuous rate input r (SCR quality in [1, 8], or the AFB target in its
 trained range) for a real file whose size lands on the target:
 
-  1. the first probe is the open-loop guess: for AFB the target spread over the padded image
-     (``open_loop_rate``), for SCR the quality interpolated from the model's estimated bits at
-     the ends of the range;
+  1. the first probe is the open-loop guess: the AFB target itself, or for SCR the quality
+     interpolated from the model's estimated bits at the ends of the range;
   2. probes then bracket the target and close in by interpolation of log(bpp) in r (regula
      falsi with the Illinois step), each probe a real encode (SCR reuses y and z: only the
      quantization and entropy coding depend on q);
@@ -52,26 +51,6 @@ class RateSearch:
         return (max(below), min(above)) if below and above else None
 
 
-def open_loop_rate(model, target_bpp: float, height: int, width: int) -> float:
-    """The AFB rate input that aims a file of a height x width image at ``target_bpp`` (bits per
-    pixel of the image) in one encode.
-
-    The model spends its rate input B per pixel of what it codes, and it codes the image
-    edge-padded to a multiple of its downsampling (64): the target's bits, target * H * W, are
-    spread over the padded H' x W' pixels, B = target * H W / (H' W'), clipped to the trained
-    range (``rate_range``) as the closed loop's probes are. Images whose sides are multiples of
-    64 (Kodak's) get the target itself.
-
-    Raises:
-      RateError: not a bpp target (a finite number in (0, 64]).
-    """
-    target = codec.check_rate(model, target_bpp)
-    d = model.downsampling
-    padded = (-(-height // d) * d) * (-(-width // d) * d)
-    lo, hi = rate_range(model)
-    return float(np.clip(target * height * width / padded, lo, hi))
-
-
 def rate_range(model) -> tuple[float, float]:
     """The rate inputs a search may use: SCR's whole quality range, AFB's trained targets."""
     spec = model.rate_spec
@@ -111,8 +90,7 @@ class _Search:
 
     def first_guess(self):
         if self.model.rate_spec is BPP_TARGET:
-            return open_loop_rate(self.model, min(max(self.target, self.lo), self.hi),
-                                  self.encoder.height, self.encoder.width)
+            return self.target
         # SCR: interpolate log(estimated bpp) over q between the ends of the range
         e_lo = self.encoder.estimated_bpp(self.lo)
         e_hi = self.encoder.estimated_bpp(self.hi)

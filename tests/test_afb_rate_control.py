@@ -1,6 +1,3 @@
-import os
-import subprocess
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,13 +6,13 @@ import pytest
 from flax import nnx
 from PIL import Image
 
-from conftest import KODAK, PYTHON, ROOT, perturbed_afb, perturbed_scr
+from conftest import KODAK, perturbed_afb, perturbed_scr
 from jlic import codec
 from jlic.errors import RateError
 from jlic.frozen import freeze
 from jlic.layers.attention import RateAttention
 from jlic.models import AFBMeanScale, build_model
-from jlic.rate_control import compress_to_bpp, open_loop_rate
+from jlic.rate_control import compress_to_bpp
 from jlic.train.losses import afb_rate_loss, afb_targets, lambda_for_targets
 from jlic.train.step import init_train_state, make_train_step, split_model
 
@@ -223,31 +220,6 @@ def test_closed_loop_lands_on_target_and_decodes_exactly(which, afb_frozen, scr_
     assert not res.reachable and below < target < above and res.bpp in (below, above)
     with pytest.raises(RateError, match="cannot reach"):
         compress_to_bpp(model, image, b_lo / 10, strict=True)
-
-
-def test_open_loop_spreads_the_target_over_the_padded_image(afb_frozen, tmp_path):
-    """The model spends its rate input per coded pixel, and codes the image padded to a
-    multiple of 64: a 200x300 image (padded 256x320) gets B = target * 60000 / 81920."""
-    assert open_loop_rate(afb_frozen, 0.5, 256, 384) == pytest.approx(0.5)
-    assert open_loop_rate(afb_frozen, 0.5, 200, 300) == pytest.approx(0.5 * 60000 / 81920)
-    assert open_loop_rate(afb_frozen, 0.11, 200, 300) == pytest.approx(0.1)  # trained range
-    assert open_loop_rate(afb_frozen, 5.0, 256, 384) == pytest.approx(2.0)
-    with pytest.raises(RateError):
-        open_loop_rate(afb_frozen, float("nan"), 200, 300)
-    # the CLI's --open-loop codes that rate input (stored in the file), the closed loop starts
-    # from it
-    image = _image()[:200, :300]
-    src, model_path, out = tmp_path / "i.png", tmp_path / "m.jlicm", tmp_path / "i.jlic"
-    Image.fromarray(image).save(src)
-    afb_frozen.save(str(model_path))
-    res = subprocess.run([PYTHON, "-m", "jlic", "compress", str(src), "-o", str(out), "--model",
-                          str(model_path), "--bpp", "0.5", "--open-loop"], capture_output=True,
-                         text=True, env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT)
-    assert res.returncode == 0, res.stderr
-    header, _ = codec.decode_y_hat(afb_frozen, out.read_bytes())
-    assert header.rate_value == np.float32(0.5 * 60000 / 81920)
-    probed = [r for r, _ in compress_to_bpp(afb_frozen, image, 0.5).history]
-    assert float(np.float32(0.5 * 60000 / 81920)) in probed
 
 
 def test_residual_base_adds_blocks_and_afbs_start_as_the_identity():
