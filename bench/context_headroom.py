@@ -11,8 +11,9 @@ image stays bit-identical (the symbols do not change), only their code lengths w
     symbols k = round((y - mean) / qv) at the coded elements, sigma = the scale-table entry the
     file codes k with (symbol units); anchors: (i + j) even, coded as today
     non-anchors: k ~ N(delta, (sigma exp(s))^2) discretized, with
-        (delta, s) = MLP(concat(masked 5x5 conv of the anchors' k / 4, ln sigma))   (M -> 192
-                     -> 384 -> 384 -> 2M, leaky ReLU; the conv sees anchors only)
+        (delta, s) = MLP(concat(masked 5x5 conv of the anchors' k / 4, ln sigma))
+                     (conv M -> 192; MLP 192 + M -> 384 -> 384 -> 2M, leaky ReLU; the conv
+                     sees anchors only)
 
 The context model is fitted (Adam 3e-4, cosine decay, batches of 16 crops of 16x16 latents) to
 the symbols of ``--train-images`` training photos at the rate inputs ``--rates`` (one model for

@@ -155,6 +155,7 @@ def cmd_info(args) -> None:
     pixels = header.height * header.width
     print(f"file:        {args.input}")
     print(f"size:        {len(data)} bytes, {8 * len(data) / pixels:.4f} bpp")
+    print(f"format:      version {header.version}")
     print(f"image:       {header.width}x{header.height}, {header.channels} channel(s)")
     print(f"model:       {header.fingerprint.hex()}")
     spec = BY_FILE_CODE[header.rate_code]

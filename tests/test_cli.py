@@ -25,6 +25,7 @@ def test_compress_info_decompress_with_the_default_model(tmp_path):
     assert f"{size} bytes" in res.stdout
     info = jlic("info", out)
     assert info.returncode == 0 and "768x512" in info.stdout
+    assert "format:      version 3" in info.stdout
     assert f"{8 * size / (768 * 512):.4f} bpp" in info.stdout
     png = tmp_path / "k.png"
     assert jlic("decompress", out, "-o", png).returncode == 0
