@@ -4,7 +4,7 @@
     0       4     magic b"JLIC"
     4       1     format version (FORMAT_VERSION = 3; versions 1 and 2 are read too:
                   version 2 also codes the elements of y wholly outside the image
-                  (``image_extent``), version 1 besides codes escaped symbols otherwise
+                  (``within_image``), version 1 besides codes escaped symbols otherwise
                   (jlic.entropy.coder))
     5       8     model fingerprint (first 8 bytes of SHA-256, see jlic.frozen)
     13      4     image height, uint32 LE (pixels)
@@ -26,6 +26,8 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+
+import numpy as np
 
 from jlic.errors import BitstreamError
 from jlic.rate import BY_FILE_CODE
@@ -53,14 +55,18 @@ class Header:
     version: int = FORMAT_VERSION
 
 
-def image_extent(height: int, width: int, version: int = FORMAT_VERSION) -> tuple[int, int]:
-    """(rows, columns) of y a file of ``version`` codes for a height x width image: from
-    version 3 those whose 16x16 block overlaps the image, ceil(H / 16) x ceil(W / 16); the
-    others cover only the padding to a multiple of 64 and decode to their mean. Earlier
-    versions code every element: (MAX_SIDE, MAX_SIDE), more than any map has."""
+def within_image(y_shape, height: int, width: int,
+                 version: int = FORMAT_VERSION) -> np.ndarray:
+    """(1, h, w, 1) bool for y of ``y_shape`` (1, h, w, M): the elements a file of ``version``
+    codes for a ``height`` x ``width`` image. From version 3 those whose 16x16 block overlaps the
+    image, ceil(H / 16) x ceil(W / 16); the others cover only the padding to a multiple of 64 and
+    decode to their means. Earlier versions code every element."""
+    inside = np.zeros((1, y_shape[1], y_shape[2], 1), bool)
     if version < 3:
-        return MAX_SIDE, MAX_SIDE
-    return -(-height // Y_STRIDE), -(-width // Y_STRIDE)
+        inside[:] = True
+    else:
+        inside[:, :-(-height // Y_STRIDE), :-(-width // Y_STRIDE)] = True
+    return inside
 
 
 def pack(header: Header, streams: list[bytes]) -> bytes:

@@ -113,17 +113,6 @@ def channel_index(shape) -> np.ndarray:
     return np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape)
 
 
-def within_image(shape, height: int, width: int,
-                 version: int = bitstream.FORMAT_VERSION) -> np.ndarray:
-    """(1, h, w, M) bool of y's ``shape``: the elements a file of ``version`` codes for a
-    ``height`` x ``width`` image (``bitstream.image_extent``: from version 3 not those that
-    cover only the padding)."""
-    rows, cols = bitstream.image_extent(height, width, version)
-    inside = np.zeros(shape, bool)
-    inside[:, :rows, :cols] = True
-    return inside
-
-
 def _table_bits(tables, values, index) -> float:
     pos = np.clip(values - tables.offsets[index], 0, tables.lengths[index] - 1)
     return float(-np.log2(tables.freqs[index, pos] / 2.0**PRECISION).sum())
@@ -212,7 +201,7 @@ def quantized_latents(model: FrozenModel, image: np.ndarray, rate=None,
 def _quantize(model: FrozenModel, y, z, rate, height: int, width: int) -> Latents:
     z_sym = np.round(z - model.medians).astype(np.int32)
     p = model.coding_params_from_symbols(z_sym, rate)
-    p["mask"] = p["mask"] & within_image(p["mask"].shape, height, width)
+    p["mask"] = p["mask"] & bitstream.within_image(p["mask"].shape, height, width)
     y_sym = np.where(p["mask"], np.round((y - p["mean"]) / p["qv"]), 0).astype(np.int32)
     bits = (_table_bits(model.z_tables, z_sym, channel_index(z_sym.shape))
             + _table_bits(model.y_tables, y_sym[p["mask"]], p["scale_index"][p["mask"]]))
@@ -279,8 +268,8 @@ def _decode_side_information(model: FrozenModel, data: bytes, whole_image: bool 
     except CorruptStreamError as e:
         raise BitstreamError(f"corrupted payload: {e}") from None
     p = model.coding_params_from_symbols(z_sym.reshape(z_shape), rate)
-    p["mask"] = p["mask"] & within_image(p["mask"].shape, header.height, header.width,
-                                         header.version)
+    p["mask"] = p["mask"] & bitstream.within_image(p["mask"].shape, header.height,
+                                                   header.width, header.version)
     return header, rate, p, y_stream, escapes
 
 

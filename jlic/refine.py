@@ -71,7 +71,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jlic.bitstream import image_extent
+from jlic.bitstream import within_image
 from jlic.entropy.gaussian import gaussian_likelihood
 from jlic.quantize import round_ste
 
@@ -129,9 +129,7 @@ def objective(model, latents, x, height: int, width: int, rate, lmbda, rounding=
     z_hat = eb.quantize(z)
     z_bits = jnp.sum(-jnp.log2(eb.likelihood(z_hat)))
     p = model.coding_params(z_hat, rate)
-    rows, cols = image_extent(height, width)  # the elements the file codes (not the padding)
-    mask = ((jnp.arange(u.shape[1]) < rows)[None, :, None, None]
-            & (jnp.arange(u.shape[2]) < cols)[None, None, :, None]).astype(jnp.float32)
+    mask = jnp.asarray(within_image(u.shape, height, width), jnp.float32)  # not the padding
     if p["mask"] is not None:
         mask = mask * p["mask"]
     v_hat = rounding((u * p["qv"] - p["mean"]) / p["qv"])
