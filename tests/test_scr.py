@@ -236,3 +236,43 @@ def test_model_files_with_the_older_coarser_quality_grid_still_decode(monkeypatc
     p_grid = loaded.coding_params_from_symbols(
         codec.quantized_latents(old, image, 3.0).z_sym, 3.0 + 2 / 256)  # same 1/64 point
     np.testing.assert_array_equal(p_old["qv"], p_grid["qv"])
+
+
+def test_a_deeper_encoder_starts_as_the_model_it_extends_and_its_files_decode(tmp_path):
+    """``analysis_blocks`` (phase S): a model with encoder blocks initialised from a model file
+    without them encodes identically at step 0; once the blocks differ from the identity the
+    latents change, and its own files still round-trip to the latents it coded."""
+    import optax
+
+    from jlic.frozen import FrozenModel
+    from jlic.train.loop import init_from
+    from jlic.train.step import init_train_state
+
+    cfg = {"name": "scr_mean_scale", "N": 8, "M": 8, "selective": False}
+    source = build_model(rngs=nnx.Rngs(1), **cfg)
+    path = tmp_path / "source.jlicm"
+    freeze(source, cfg).save(str(path))
+    deep_cfg = dict(cfg, analysis_blocks=2)
+    tx = aux = optax.adam(1e-3)
+    graphdef, state = init_train_state(build_model(rngs=nnx.Rngs(2), **deep_cfg), tx, aux)
+    state = init_from(state, tx, aux, str(path))
+    deep = nnx.merge(graphdef, state.params, state.quantiles)
+    x = jnp.asarray(np.random.default_rng(0).random((1, 64, 64, 3), np.float32))
+    q = jnp.asarray([5.0])
+    np.testing.assert_array_equal(np.asarray(deep.analysis(x, q)),
+                                  np.asarray(source.analysis(x, q)))
+
+    last = deep.g_a_blocks[1].body.layers[3]
+    last.kernel.set_value(jax.random.normal(jax.random.key(3), last.kernel.get_value().shape))
+    assert not np.allclose(np.asarray(deep.analysis(x, q)), np.asarray(source.analysis(x, q)))
+    deep_path = tmp_path / "deep.jlicm"
+    freeze(deep, deep_cfg).save(str(deep_path))
+    frozen = FrozenModel.load(str(deep_path))
+    assert frozen.model.g_a_blocks[1].body.layers[3].kernel.get_value().shape == (3, 3, 8, 8)
+    image = _kodak_crop()
+    lat = codec.quantized_latents(frozen, image, 5.0)
+    _, y_hat, _ = codec.decode_y_hat(frozen, codec.compress(frozen, image, 5.0),
+                                     return_mask=True)
+    np.testing.assert_array_equal(y_hat, lat.y_hat)
+    with pytest.raises(ValueError, match="analysis_blocks"):
+        build_model(rngs=nnx.Rngs(0), **dict(deep_cfg, residual=True))

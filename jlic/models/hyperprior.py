@@ -4,7 +4,10 @@ The architectures are CompressAI's ``bmshj2018-hyperprior`` and ``mbt2018-mean``
 NHWC arrays (CompressAI weights convert one-to-one, see ``jlic.compressai_weights``); the
 factorized prior has CompressAI's four hidden layers of 3 unless ``eb_filters`` says otherwise.
 ``residual=True`` adds a residual block (``jlic.layers.ResidualBlock``) after each GDN/IGDN of
-g_a and g_s, the base of the AFB paper (not a CompressAI architecture)::
+g_a and g_s, the base of the AFB paper (not a CompressAI architecture). ``analysis_blocks=k``
+deepens the encoder alone: k residual blocks after g_a's third GDN (1/8 resolution), kept apart
+in ``g_a_blocks`` so a model without them initialises every other parameter, and starting as the
+identity (their last convolution is zero); the decoder and the file format are unchanged::
 
     x (B,H,W,3) in [0,1]
       -> g_a -> y (B,H/16,W/16,M) -> h_a -> z (B,H/64,W/64,N)
@@ -55,6 +58,22 @@ def _analysis(n, m, rngs, dtype, residual=False, fig2=False):
     return nnx.Sequential(*layers, Conv(n, m, rngs=rngs, dtype=dtype))
 
 
+ANALYSIS_BLOCKS_AFTER = 6  # g_a's layers before its extra blocks: conv GDN conv GDN conv GDN
+
+
+def _identity_blocks(count, n, rngs, dtype):
+    """``count`` residual blocks (n channels) that start as the identity: the last convolution
+    of each body is zero, so the body's GDN and PReLU output 0 and the skip passes x."""
+    blocks = []
+    for _ in range(count):
+        block = ResidualBlock(n, rngs=rngs, dtype=dtype)
+        last = block.body.layers[3]
+        last.kernel.set_value(jnp.zeros_like(last.kernel.get_value()))
+        last.bias.set_value(jnp.zeros_like(last.bias.get_value()))
+        blocks.append(block)
+    return nnx.List(blocks)
+
+
 def _synthesis(n, m, rngs, dtype, residual=False, fig2=False):
     """deconv IGDN [res] deconv IGDN [res] deconv IGDN [res] deconv, or with ``fig2``
     deconv RTCB deconv RTCB deconv RTCB deconv: (B,h,w,m) -> (B,16h,16w,3)."""
@@ -81,6 +100,7 @@ class ScaleHyperprior(nnx.Module):
       fig2: g_a / g_s as the AFB paper's Fig. 2 (conv + RCB per stage, no GDN outside the
         blocks; transposed conv + RTCB in g_s); h_a, h_s and the entropy models stay the
         mean-scale hyperprior's.
+      analysis_blocks: residual blocks after g_a's third GDN (encoder only; 0: none).
       rngs: initialisation keys; dtype: the compute dtype of the convolutions.
 
     Images (B, H, W, 3) in [0, 1], H and W multiples of ``downsampling``; y (B, H/16, W/16, M),
@@ -95,11 +115,17 @@ class ScaleHyperprior(nnx.Module):
     entropy_model_modules = ("h_a", "h_s", "entropy_bottleneck")
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
-                 residual: bool = False, fig2: bool = False, rngs: nnx.Rngs,
-                 dtype=jnp.float32):
+                 residual: bool = False, fig2: bool = False, analysis_blocks: int = 0,
+                 rngs: nnx.Rngs, dtype=jnp.float32):
         _check_base(residual, fig2)
+        if int(analysis_blocks) != analysis_blocks or analysis_blocks < 0:
+            raise ValueError(f"analysis_blocks must be a count >= 0, not {analysis_blocks!r}")
+        if analysis_blocks and (residual or fig2):
+            raise ValueError("analysis_blocks deepens the plain GDN analysis only")
         self.N, self.M = N, M
         self.g_a = _analysis(N, M, rngs, dtype, residual, fig2)
+        if analysis_blocks:
+            self.g_a_blocks = _identity_blocks(int(analysis_blocks), N, rngs, dtype)
         self.g_s = _synthesis(N, M, rngs, dtype, residual, fig2)
         self.h_a = nnx.Sequential(
             Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu,
@@ -115,7 +141,13 @@ class ScaleHyperprior(nnx.Module):
 
     # ---- transforms, each usable on its own by the codec --------------------------------
     def analysis(self, x, rate=None):
-        return self.g_a(x).astype(jnp.float32)
+        if not hasattr(self, "g_a_blocks"):
+            return self.g_a(x).astype(jnp.float32)
+        layers = list(self.g_a.layers)
+        for layer in (*layers[:ANALYSIS_BLOCKS_AFTER], *self.g_a_blocks,
+                      *layers[ANALYSIS_BLOCKS_AFTER:]):
+            x = layer(x)
+        return x.astype(jnp.float32)
 
     def hyper_analysis(self, y, rate=None):
         return self.h_a(jnp.abs(y)).astype(jnp.float32)
@@ -210,10 +242,10 @@ class MeanScaleHyperprior(ScaleHyperprior):
     predicts_mean = True
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
-                 residual: bool = False, fig2: bool = False, rngs: nnx.Rngs,
-                 dtype=jnp.float32):
-        super().__init__(N, M, eb_filters=eb_filters, residual=residual, fig2=fig2, rngs=rngs,
-                         dtype=dtype)
+                 residual: bool = False, fig2: bool = False, analysis_blocks: int = 0,
+                 rngs: nnx.Rngs, dtype=jnp.float32):
+        super().__init__(N, M, eb_filters=eb_filters, residual=residual, fig2=fig2,
+                         analysis_blocks=analysis_blocks, rngs=rngs, dtype=dtype)
         lrelu = jax.nn.leaky_relu
         self.h_a = nnx.Sequential(
             Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,
