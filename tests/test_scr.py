@@ -274,5 +274,8 @@ def test_a_deeper_encoder_starts_as_the_model_it_extends_and_its_files_decode(tm
     _, y_hat, _ = codec.decode_y_hat(frozen, codec.compress(frozen, image, 5.0),
                                      return_mask=True)
     np.testing.assert_array_equal(y_hat, lat.y_hat)
-    with pytest.raises(ValueError, match="analysis_blocks"):
+    with pytest.raises(ValueError, match="plain GDN analysis"):
         build_model(rngs=nnx.Rngs(0), **dict(deep_cfg, residual=True))
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match="a count >= 0"):
+            build_model(rngs=nnx.Rngs(0), **dict(cfg, analysis_blocks=bad))
