@@ -12,7 +12,7 @@ unchanged. Quantization "ste": the rate and the decoders see the rounded latents
 codes them (straight-through gradient). With phase Q's "mixed" (the rate sees uniform noise)
 the deeper encoder learnt to please the noisy rate: the probe (4 Kodak centre crops, the
 model's rounded estimate) went from phase P's q = 8 1.512 bpp / 35.14 dB to 1.530 / 35.06 at
-step 500 and 1.547 / 34.99 at step 1000 (Adam 1e-4), and the run was stopped.
+step 500 and 1.547 / 34.99 at step 1000 (Adam 1e-4), and the run was stopped soon after.
 
     python train.py --config configs/default_model_deep_encoder.py --workdir runs/deep_encoder
     jlic export runs/deep_encoder -o runs/default_model_phase_s.jlicm --compact
@@ -21,9 +21,9 @@ lambda_q as the bundled model (0.0002 * 7500^((q - 1) / 7)); 256x256 crops, batc
 per step, Adam 5e-5 after a 100-step warm-up (the new blocks start from zero), x0.1 from 85% of
 the steps; 2000 steps. Measured (2026-12-04, 2-core VM, 0.58-0.64 steps/s; BENCHMARKS.md
 "Phase S"): the probe moved away from P's curve (q = 8 1.574 bpp / 35.10 dB at step 1000), so
-the run was stopped there; its step-1000 export on Kodak (real files) is +2.6% BD-rate against
-P in PSNR (+1.6% in MS-SSIM), +10.1% against Pillow WebP: the encoder spends 3-7% more bits at
-every level for the same quality. Not bundled.
+the run was stopped soon after (step 1099); its step-1000 checkpoint on Kodak (real files) is
++2.6% BD-rate against P in PSNR (+1.6% in MS-SSIM), +10.1% against Pillow WebP: the encoder
+spends 3-7% more bits at every level for the same quality. Not bundled.
 """
 
 from configs import default_model_encoder
