@@ -149,10 +149,12 @@ def test_config_and_workdir_errors(tmp_path):
 
 
 def test_a_frozen_analysis_stays_exactly_while_the_rest_trains_on_rounded_latents(tmp_path):
-    """Soft then hard, resumed from a soft run's checkpoint: g_a frozen, "ste" quantization.
+    """Soft then hard, resumed from a soft run's checkpoint: g_a and the entropy bottleneck
+    frozen, "ste" quantization.
 
     The resumed Adam state holds g_a's moments from the soft steps; a frozen g_a must not move
-    on them, so the run's g_a is exactly the checkpoint's."""
+    on them, so the run's g_a is exactly the checkpoint's; the frozen bottleneck's quantiles
+    (trained by the auxiliary loss, not the RD loss) stay as well."""
     import jax
 
     from jlic.train.loop import load_trained
@@ -162,12 +164,16 @@ def test_a_frozen_analysis_stays_exactly_while_the_rest_trains_on_rounded_latent
     soft = _config(steps=10, log_every=10, checkpoint_every=10, learning_rate=1e-3)
     soft.data.train_dir = TRAIN_DATA
     train(soft, wd)
-    _, start, _ = split_model(load_trained(wd)[1])
+    _, start, start_quantiles = split_model(load_trained(wd)[1])
     hard = _config(steps=20, log_every=10, checkpoint_every=10, learning_rate=1e-3,
-                   quantization="ste", frozen=("g_a",))
+                   quantization="ste", frozen=("g_a", "entropy_bottleneck"))
     hard.data.train_dir = TRAIN_DATA
     train(hard, wd)
-    _, trained, _ = split_model(load_trained(wd)[1])
+    _, trained, trained_quantiles = split_model(load_trained(wd)[1])
+    for a, b in zip(jax.tree.leaves((start["entropy_bottleneck"], start_quantiles)),
+                    jax.tree.leaves((trained["entropy_bottleneck"], trained_quantiles)),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
     # (not h_s: early on most latents round to 0 and the scales sit at their lower bound, so
     # under "ste" h_s may get no gradient yet)
     for name in ("g_a", "g_s", "h_a"):

@@ -12,7 +12,8 @@ metrics hold an ``"entropy_model_loss"`` trains the model's entropy model (the s
 by ``model.entropy_model_modules``) on that loss and every other parameter on ``"loss"``: one
 forward pass, two backward passes. The submodules named in ``frozen`` get zero gradients (XLA
 drops the backward pass they would have needed) and zero updates (so they stay exactly as they
-were even where a resumed optimizer state holds moments for them). A step whose
+were even where a resumed optimizer state holds moments for them); a frozen
+``entropy_bottleneck`` keeps its quantiles too (the auxiliary loss does not move them). A step whose
 loss or gradients are not finite leaves the state unchanged and increments ``skipped``.
 """
 
@@ -97,6 +98,7 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable, frozen: tuple[str, 
             batch = batch.astype(jnp.float32) / 255.0
         grads, metrics = gradients(state.params, state.quantiles, batch, rng)
         aux, aux_grads = jax.value_and_grad(aux_loss)(state.quantiles, state.params)
+        aux_grads = zero_frozen(aux_grads)  # a frozen entropy_bottleneck keeps its quantiles
         ok = _all_finite((grads, aux_grads, metrics["loss"]))
 
         def apply(_):
@@ -104,6 +106,7 @@ def make_train_step(graphdef, tx, aux_tx, loss_fn: Callable, frozen: tuple[str, 
             updates = zero_frozen(updates)
             aux_updates, aux_opt_state = aux_tx.update(
                 aux_grads, state.aux_opt_state, state.quantiles)
+            aux_updates = zero_frozen(aux_updates)
             return state.replace(
                 params=optax.apply_updates(state.params, updates), opt_state=opt_state,
                 quantiles=optax.apply_updates(state.quantiles, aux_updates),
