@@ -273,8 +273,54 @@ def test_a_deeper_encoder_starts_as_the_model_it_extends_and_its_files_decode(tm
     lat = codec.quantized_latents(frozen, image, 5.0)
     _, y_hat = codec.decode_y_hat(frozen, codec.compress(frozen, image, 5.0))
     np.testing.assert_array_equal(y_hat, lat.y_hat)
-    with pytest.raises(ValueError, match="plain GDN analysis"):
+    with pytest.raises(ValueError, match="plain GDN transforms"):
         build_model(rngs=nnx.Rngs(0), **dict(deep_cfg, residual=True))
     for bad in (-1, 1.5):
         with pytest.raises(ValueError, match="a count >= 0"):
             build_model(rngs=nnx.Rngs(0), **dict(cfg, analysis_blocks=bad))
+
+
+def test_a_deeper_decoder_starts_as_the_model_it_extends_and_decodes_its_files_with_the_blocks(
+        tmp_path):
+    """``synthesis_blocks`` (phase T): a model with decoder blocks initialised from a model file
+    without them synthesizes identically at step 0; once the blocks differ from the identity,
+    its files carry the same latents as the source's but decode to another image."""
+    import optax
+
+    from jlic.frozen import FrozenModel
+    from jlic.train.loop import init_from
+    from jlic.train.step import init_train_state
+
+    cfg = {"name": "scr_mean_scale", "N": 8, "M": 8, "selective": False}
+    source = build_model(rngs=nnx.Rngs(1), **cfg)
+    path = tmp_path / "source.jlicm"
+    freeze(source, cfg).save(str(path))
+    deep_cfg = dict(cfg, synthesis_blocks=2)
+    tx = aux = optax.adam(1e-3)
+    graphdef, state = init_train_state(build_model(rngs=nnx.Rngs(2), **deep_cfg), tx, aux)
+    state = init_from(state, tx, aux, str(path))
+    deep = nnx.merge(graphdef, state.params, state.quantiles)
+    y_hat = jnp.asarray(np.random.default_rng(0).normal(size=(1, 4, 4, 8)).astype(np.float32))
+    q = jnp.asarray([5.0])
+    np.testing.assert_array_equal(np.asarray(deep.synthesis(y_hat, q)),
+                                  np.asarray(source.synthesis(y_hat, q)))
+
+    last = deep.g_s_blocks[0].body.layers[3]
+    last.kernel.set_value(jax.random.normal(jax.random.key(3), last.kernel.get_value().shape))
+    assert not np.allclose(np.asarray(deep.synthesis(y_hat, q)),
+                           np.asarray(source.synthesis(y_hat, q)))
+    deep_path = tmp_path / "deep.jlicm"
+    freeze(deep, deep_cfg).save(str(deep_path))
+    frozen, frozen_source = FrozenModel.load(str(deep_path)), FrozenModel.load(str(path))
+    assert frozen.model.g_s_blocks[0].body.layers[3].kernel.get_value().shape == (3, 3, 8, 8)
+    image = _kodak_crop()
+    data, data_source = (codec.compress(m, image, 5.0) for m in (frozen, frozen_source))
+    np.testing.assert_array_equal(codec.decode_y_hat(frozen, data)[1],
+                                  codec.decode_y_hat(frozen_source, data_source)[1])
+    decoded = codec.decompress(frozen, data)
+    assert decoded.shape == image.shape
+    assert not np.array_equal(decoded, codec.decompress(frozen_source, data_source))
+    with pytest.raises(ValueError, match="plain GDN transforms"):
+        build_model(rngs=nnx.Rngs(0), **dict(deep_cfg, fig2=True))
+    with pytest.raises(ValueError, match="a count >= 0"):
+        build_model(rngs=nnx.Rngs(0), **dict(cfg, synthesis_blocks=-1))

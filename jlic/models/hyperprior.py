@@ -7,7 +7,9 @@ factorized prior has CompressAI's four hidden layers of 3 unless ``eb_filters`` 
 g_a and g_s, the base of the AFB paper (not a CompressAI architecture). ``analysis_blocks=k``
 deepens the encoder alone: k residual blocks after g_a's third GDN (1/8 resolution), kept apart
 in ``g_a_blocks`` so a model without them initialises every other parameter, and starting as the
-identity (their last convolution is zero); the decoder and the file format are unchanged::
+identity (their last convolution is zero); the decoder and the file format are unchanged.
+``synthesis_blocks=k`` does the same for the decoder: k blocks after g_s's first IGDN (1/8
+resolution), in ``g_s_blocks``; the file records the count, the bitstream is unchanged::
 
     x (B,H,W,3) in [0,1]
       -> g_a -> y (B,H/16,W/16,M) -> h_a -> z (B,H/64,W/64,N)
@@ -59,6 +61,22 @@ def _analysis(n, m, rngs, dtype, residual=False, fig2=False):
 
 
 ANALYSIS_BLOCKS_AFTER = 6  # g_a's layers before its extra blocks: conv GDN conv GDN conv GDN
+SYNTHESIS_BLOCKS_AFTER = 2  # g_s's layers before its extra blocks: deconv IGDN
+
+
+def _check_blocks(name, count, residual, fig2):
+    if int(count) != count or count < 0:
+        raise ValueError(f"{name} must be a count >= 0, not {count!r}")
+    if count and (residual or fig2):
+        raise ValueError(f"{name} deepens the plain GDN transforms only")
+
+
+def _run_with_blocks(sequential, after, blocks, x):
+    """``sequential``'s layers with ``blocks`` inserted after its first ``after`` layers."""
+    layers = list(sequential.layers)
+    for layer in (*layers[:after], *blocks, *layers[after:]):
+        x = layer(x)
+    return x
 
 
 def _identity_blocks(count, n, rngs, dtype):
@@ -101,6 +119,7 @@ class ScaleHyperprior(nnx.Module):
         blocks; transposed conv + RTCB in g_s); h_a, h_s and the entropy models stay the
         mean-scale hyperprior's.
       analysis_blocks: residual blocks after g_a's third GDN (encoder only; 0: none).
+      synthesis_blocks: residual blocks after g_s's first IGDN (decoder only; 0: none).
       rngs: initialisation keys; dtype: the compute dtype of the convolutions.
 
     Images (B, H, W, 3) in [0, 1], H and W multiples of ``downsampling``; y (B, H/16, W/16, M),
@@ -116,17 +135,17 @@ class ScaleHyperprior(nnx.Module):
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
                  residual: bool = False, fig2: bool = False, analysis_blocks: int = 0,
-                 rngs: nnx.Rngs, dtype=jnp.float32):
+                 synthesis_blocks: int = 0, rngs: nnx.Rngs, dtype=jnp.float32):
         _check_base(residual, fig2)
-        if int(analysis_blocks) != analysis_blocks or analysis_blocks < 0:
-            raise ValueError(f"analysis_blocks must be a count >= 0, not {analysis_blocks!r}")
-        if analysis_blocks and (residual or fig2):
-            raise ValueError("analysis_blocks deepens the plain GDN analysis only")
+        _check_blocks("analysis_blocks", analysis_blocks, residual, fig2)
+        _check_blocks("synthesis_blocks", synthesis_blocks, residual, fig2)
         self.N, self.M = N, M
         self.g_a = _analysis(N, M, rngs, dtype, residual, fig2)
         if analysis_blocks:
             self.g_a_blocks = _identity_blocks(int(analysis_blocks), N, rngs, dtype)
         self.g_s = _synthesis(N, M, rngs, dtype, residual, fig2)
+        if synthesis_blocks:
+            self.g_s_blocks = _identity_blocks(int(synthesis_blocks), N, rngs, dtype)
         self.h_a = nnx.Sequential(
             Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), jax.nn.relu,
             Conv(N, N, rngs=rngs, dtype=dtype), jax.nn.relu,
@@ -143,11 +162,8 @@ class ScaleHyperprior(nnx.Module):
     def analysis(self, x, rate=None):
         if not hasattr(self, "g_a_blocks"):
             return self.g_a(x).astype(jnp.float32)
-        layers = list(self.g_a.layers)
-        for layer in (*layers[:ANALYSIS_BLOCKS_AFTER], *self.g_a_blocks,
-                      *layers[ANALYSIS_BLOCKS_AFTER:]):
-            x = layer(x)
-        return x.astype(jnp.float32)
+        return _run_with_blocks(self.g_a, ANALYSIS_BLOCKS_AFTER, self.g_a_blocks,
+                                x).astype(jnp.float32)
 
     def hyper_analysis(self, y, rate=None):
         return self.h_a(jnp.abs(y)).astype(jnp.float32)
@@ -173,7 +189,10 @@ class ScaleHyperprior(nnx.Module):
         return scale, jnp.zeros_like(scale)
 
     def synthesis(self, y_hat, rate=None):
-        return self.g_s(y_hat).astype(jnp.float32)
+        if not hasattr(self, "g_s_blocks"):
+            return self.g_s(y_hat).astype(jnp.float32)
+        return _run_with_blocks(self.g_s, SYNTHESIS_BLOCKS_AFTER, self.g_s_blocks,
+                                y_hat).astype(jnp.float32)
 
     def coding_params(self, z_hat, rate=None, *, mask_rng=None) -> dict:
         """Everything that decides how y is coded, computed from z_hat (and the rate input):
@@ -243,9 +262,10 @@ class MeanScaleHyperprior(ScaleHyperprior):
 
     def __init__(self, N: int = 128, M: int = 192, *, eb_filters=(3, 3, 3, 3),
                  residual: bool = False, fig2: bool = False, analysis_blocks: int = 0,
-                 rngs: nnx.Rngs, dtype=jnp.float32):
+                 synthesis_blocks: int = 0, rngs: nnx.Rngs, dtype=jnp.float32):
         super().__init__(N, M, eb_filters=eb_filters, residual=residual, fig2=fig2,
-                         analysis_blocks=analysis_blocks, rngs=rngs, dtype=dtype)
+                         analysis_blocks=analysis_blocks, synthesis_blocks=synthesis_blocks,
+                         rngs=rngs, dtype=dtype)
         lrelu = jax.nn.leaky_relu
         self.h_a = nnx.Sequential(
             Conv(M, N, 3, 1, rngs=rngs, dtype=dtype), lrelu,

@@ -111,10 +111,11 @@ class SCRScaleHyperprior(SCRMixin, ScaleHyperprior):
 
     def __init__(self, N: int = 192, M: int = 320, selective: bool = True, *,
                  eb_filters=(3, 3, 3, 3), residual: bool = False, fig2: bool = False,
-                 analysis_blocks: int = 0, rngs: nnx.Rngs, dtype=jnp.float32):
+                 analysis_blocks: int = 0, synthesis_blocks: int = 0, rngs: nnx.Rngs,
+                 dtype=jnp.float32):
         ScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual,
-                                 fig2=fig2, analysis_blocks=analysis_blocks, rngs=rngs,
-                                 dtype=dtype)
+                                 fig2=fig2, analysis_blocks=analysis_blocks,
+                                 synthesis_blocks=synthesis_blocks, rngs=rngs, dtype=dtype)
         self._init_scr(N, selective, rngs, dtype)
 
 
@@ -123,8 +124,9 @@ class SCRMeanScale(SCRMixin, MeanScaleHyperprior):
 
     def __init__(self, N: int = 192, M: int = 320, selective: bool = True, *,
                  eb_filters=(3, 3, 3, 3), residual: bool = False, fig2: bool = False,
-                 analysis_blocks: int = 0, rngs: nnx.Rngs, dtype=jnp.float32):
+                 analysis_blocks: int = 0, synthesis_blocks: int = 0, rngs: nnx.Rngs,
+                 dtype=jnp.float32):
         MeanScaleHyperprior.__init__(self, N, M, eb_filters=eb_filters, residual=residual,
-                                     fig2=fig2, analysis_blocks=analysis_blocks, rngs=rngs,
-                                     dtype=dtype)
+                                     fig2=fig2, analysis_blocks=analysis_blocks,
+                                     synthesis_blocks=synthesis_blocks, rngs=rngs, dtype=dtype)
         self._init_scr(M * 3 // 2, selective, rngs, dtype)
