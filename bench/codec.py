@@ -35,6 +35,17 @@ def main():
     p.add_argument("--repeats", type=int, default=11)
     args = p.parse_args()
 
+    from jlic.frozen import FrozenModel
+
+    model = FrozenModel.load(args.model)
+    if model.config["model"]["name"] not in ("mean_scale", "scr_mean_scale"):
+        sys.exit("bench/codec.py compares mean-scale models (plain or SCR) with CompressAI's "
+                 "mbt2018-mean")
+    extra = {k: model.config["model"].get(k, 0) for k in ("analysis_blocks", "synthesis_blocks")}
+    if any(extra.values()):
+        sys.exit(f"bench/codec.py compares the mbt2018-mean transforms; this model adds "
+                 f"{extra}, which CompressAI's architecture has no place for")
+
     import numpy as np
     import torch
     from compressai.entropy_models import EntropyBottleneck
@@ -43,12 +54,7 @@ def main():
 
     from jlic import codec
     from jlic.compressai_weights import to_compressai
-    from jlic.frozen import FrozenModel
 
-    model = FrozenModel.load(args.model)
-    if model.config["model"]["name"] not in ("mean_scale", "scr_mean_scale"):
-        sys.exit("bench/codec.py compares mean-scale models (plain or SCR) with CompressAI's "
-                 "mbt2018-mean")
     rate = model.rate_spec.default  # SCR: quality 4; CompressAI gets the base transforms
     image = np.asarray(Image.open(args.image).convert("RGB"))
     h, w, _ = image.shape
