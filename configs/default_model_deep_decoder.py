@@ -16,9 +16,10 @@ lambda_q as the bundled model (0.0002 * 7500^((q - 1) / 7)); 256x256 crops, batc
 per step, Adam 5e-5 after a 100-step warm-up (the new blocks start from zero), x0.1 from 85% of
 the steps; 1500 steps. Measured (2026-12-04, 2-core VM, 34 minutes at 0.73 steps/s; BENCHMARKS.md
 "Phase T"): Kodak (real files) -0.93% BD-rate against P in PSNR (+0.01-0.05 dB at every level,
-MS-SSIM -1.6%), +7.3% against Pillow WebP (P: +8.2%); five other photos -0.46%; decoding 10%
-slower. Adam 1e-4 with h_a, h_s and the entropy model also training moved away from P's curve
-(probe q = 8 1.527 bpp / 35.01 dB at step 500, P 1.512 / 35.14) and was stopped. Not bundled.
+MS-SSIM -1.6%), +7.3% against Pillow WebP (P: +8.2%); five other photos -0.46% (with ``--refine 40``
+-0.69% against P refined, -3.2% against WebP); decoding 10% slower. Adam 1e-4 with h_a, h_s
+and the entropy model also training moved away from P's curve (probe q = 8 1.527 bpp / 35.01 dB
+at step 500, P 1.512 / 35.14) and was stopped. Not bundled.
 """
 
 from configs import default_model_top_hard
