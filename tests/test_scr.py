@@ -238,13 +238,11 @@ def test_model_files_with_the_older_coarser_quality_grid_still_decode(monkeypatc
     np.testing.assert_array_equal(p_old["qv"], p_grid["qv"])
 
 
-def test_a_deeper_encoder_starts_as_the_model_it_extends_and_its_files_decode(tmp_path):
-    """``analysis_blocks`` (phase S): a model with encoder blocks initialised from a model file
-    without them encodes identically at step 0; once the blocks differ from the identity the
-    latents change, and its own files still round-trip to the latents it coded."""
+def _deeper_model_from_file(tmp_path, **blocks):
+    """A small SCR model saved to a file, and a model with ``blocks`` initialised from that file
+    as training's ``init_from`` does: (cfg, source, path, deep_cfg, deep)."""
     import optax
 
-    from jlic.frozen import FrozenModel
     from jlic.train.loop import init_from
     from jlic.train.step import init_train_state
 
@@ -252,11 +250,20 @@ def test_a_deeper_encoder_starts_as_the_model_it_extends_and_its_files_decode(tm
     source = build_model(rngs=nnx.Rngs(1), **cfg)
     path = tmp_path / "source.jlicm"
     freeze(source, cfg).save(str(path))
-    deep_cfg = dict(cfg, analysis_blocks=2)
+    deep_cfg = dict(cfg, **blocks)
     tx = aux = optax.adam(1e-3)
     graphdef, state = init_train_state(build_model(rngs=nnx.Rngs(2), **deep_cfg), tx, aux)
     state = init_from(state, tx, aux, str(path))
-    deep = nnx.merge(graphdef, state.params, state.quantiles)
+    return cfg, source, path, deep_cfg, nnx.merge(graphdef, state.params, state.quantiles)
+
+
+def test_a_deeper_encoder_starts_as_the_model_it_extends_and_its_files_decode(tmp_path):
+    """``analysis_blocks`` (phase S): a model with encoder blocks initialised from a model file
+    without them encodes identically at step 0; once the blocks differ from the identity the
+    latents change, and its own files still round-trip to the latents it coded."""
+    from jlic.frozen import FrozenModel
+
+    cfg, source, path, deep_cfg, deep = _deeper_model_from_file(tmp_path, analysis_blocks=2)
     x = jnp.asarray(np.random.default_rng(0).random((1, 64, 64, 3), np.float32))
     q = jnp.asarray([5.0])
     np.testing.assert_array_equal(np.asarray(deep.analysis(x, q)),
@@ -285,21 +292,9 @@ def test_a_deeper_decoder_starts_as_the_model_it_extends_and_decodes_its_files_w
     """``synthesis_blocks`` (phase T): a model with decoder blocks initialised from a model file
     without them synthesizes identically at step 0; once the blocks differ from the identity,
     its files carry the same latents as the source's but decode to another image."""
-    import optax
-
     from jlic.frozen import FrozenModel
-    from jlic.train.loop import init_from
-    from jlic.train.step import init_train_state
 
-    cfg = {"name": "scr_mean_scale", "N": 8, "M": 8, "selective": False}
-    source = build_model(rngs=nnx.Rngs(1), **cfg)
-    path = tmp_path / "source.jlicm"
-    freeze(source, cfg).save(str(path))
-    deep_cfg = dict(cfg, synthesis_blocks=2)
-    tx = aux = optax.adam(1e-3)
-    graphdef, state = init_train_state(build_model(rngs=nnx.Rngs(2), **deep_cfg), tx, aux)
-    state = init_from(state, tx, aux, str(path))
-    deep = nnx.merge(graphdef, state.params, state.quantiles)
+    cfg, source, path, deep_cfg, deep = _deeper_model_from_file(tmp_path, synthesis_blocks=2)
     y_hat = jnp.asarray(np.random.default_rng(0).normal(size=(1, 4, 4, 8)).astype(np.float32))
     q = jnp.asarray([5.0])
     np.testing.assert_array_equal(np.asarray(deep.synthesis(y_hat, q)),

@@ -72,7 +72,8 @@ def _check_blocks(name, count, residual, fig2):
 
 
 def _run_with_blocks(sequential, after, blocks, x):
-    """``sequential``'s layers with ``blocks`` inserted after its first ``after`` layers."""
+    """``sequential``'s layers with ``blocks`` (none: the model has no extra blocks) inserted
+    after its first ``after`` layers."""
     layers = list(sequential.layers)
     for layer in (*layers[:after], *blocks, *layers[after:]):
         x = layer(x)
@@ -160,9 +161,7 @@ class ScaleHyperprior(nnx.Module):
 
     # ---- transforms, each usable on its own by the codec --------------------------------
     def analysis(self, x, rate=None):
-        if not hasattr(self, "g_a_blocks"):
-            return self.g_a(x).astype(jnp.float32)
-        return _run_with_blocks(self.g_a, ANALYSIS_BLOCKS_AFTER, self.g_a_blocks,
+        return _run_with_blocks(self.g_a, ANALYSIS_BLOCKS_AFTER, getattr(self, "g_a_blocks", ()),
                                 x).astype(jnp.float32)
 
     def hyper_analysis(self, y, rate=None):
@@ -189,10 +188,8 @@ class ScaleHyperprior(nnx.Module):
         return scale, jnp.zeros_like(scale)
 
     def synthesis(self, y_hat, rate=None):
-        if not hasattr(self, "g_s_blocks"):
-            return self.g_s(y_hat).astype(jnp.float32)
-        return _run_with_blocks(self.g_s, SYNTHESIS_BLOCKS_AFTER, self.g_s_blocks,
-                                y_hat).astype(jnp.float32)
+        return _run_with_blocks(self.g_s, SYNTHESIS_BLOCKS_AFTER,
+                                getattr(self, "g_s_blocks", ()), y_hat).astype(jnp.float32)
 
     def coding_params(self, z_hat, rate=None, *, mask_rng=None) -> dict:
         """Everything that decides how y is coded, computed from z_hat (and the rate input):
