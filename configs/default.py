@@ -44,6 +44,9 @@ def get_config():
     # at equal quality in the same-start A/B, BENCHMARKS.md "Training parity"), "ste", "mixed"
     c.quantization = "noise"
     c.steps = 100_000
+    # end the run early at this step (checkpointed) when 0 < stop_at < steps: the schedule still
+    # spans steps, and re-running with stop_at = 0 resumes to steps (0: run to steps)
+    c.stop_at = 0
     c.learning_rate = 1e-4  # Adam, peak
     # schedule of the main learning rate: linear warm-up over warmup_steps, then "step"
     # (x decay_factor from decay_at * steps on) or "cosine" (to decay_factor * peak at the end)

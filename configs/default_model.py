@@ -2,6 +2,7 @@
 (the "without selective compression" model), trained from scratch on 2 CPU cores.
 
     python train.py --config configs/default_model.py --workdir runs/default_model
+    scripts/train_default_model.sh runs/default_model_chain   # this and the nine phases after it
 
 One model for qualities 1..8 (lambda_q = 0.2 * 2^-(8 - q), 0.0016 ... 0.2; fractional q
 interpolates), N=128, M=192 (CompressAI's mbt2018-mean width for its qualities 1-5), 128x128

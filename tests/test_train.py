@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from configs import tiny
-from conftest import PYTHON, ROOT, TRAIN_DATA
+from conftest import KODAK, PYTHON, ROOT, TRAIN_DATA
 from jlic.train import data as data_lib
 from jlic.train.loop import ConfigError, train
 
@@ -63,7 +63,7 @@ def _final_model(workdir):
     return export_workdir(str(workdir), out, label="x")
 
 
-def test_killed_run_resumes_to_identical_parameters(tmp_path):
+def test_killed_or_stopped_run_resumes_to_identical_parameters(tmp_path):
     steps = 40
     env = dict(os.environ, PYTHONPATH=ROOT)
     ref = tmp_path / "ref"
@@ -82,12 +82,23 @@ def test_killed_run_resumes_to_identical_parameters(tmp_path):
     assert done and done[-1] < steps, "the run finished before it could be killed"
     subprocess.run(_train_cmd(wd, steps, TRAIN_DATA), check=True, env=env, cwd=ROOT,
                    capture_output=True)
+    # stop_at ends a run early, checkpointed, with the schedule of all the steps: re-running
+    # without it goes on to the same parameters
+    stopped = tmp_path / "stopped"
+    subprocess.run(_train_cmd(stopped, steps, TRAIN_DATA) + ["--config.stop_at=25"], check=True,
+                   env=env, cwd=ROOT, capture_output=True)
+    assert max(int(d) for d in os.listdir(stopped / "checkpoints") if d.isdigit()) == 25
+    assert json.loads(open(stopped / "metrics.jsonl").readlines()[-1])["step"] == 25
+    subprocess.run(_train_cmd(stopped, steps, TRAIN_DATA), check=True, env=env, cwd=ROOT,
+                   capture_output=True)
     frozen = _final_model(ref)
     assert frozen.rd_lambda() == tiny.get_config().lmbda  # recorded for refinement
-    a, b = frozen.params, _final_model(wd).params
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    a = frozen.params
+    for other in (wd, stopped):
+        b = _final_model(other).params
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{other.name}: {k}")
 
 
 def test_data_folder_errors_and_warnings(tmp_path, caplog):
@@ -265,3 +276,45 @@ def test_a_run_written_before_a_model_field_existed_resumes_but_another_model_do
     config.model.N = 64
     with pytest.raises(ConfigError, match="another model"):
         check_resumable(config, str(tmp_path))
+
+
+@pytest.mark.slow
+def test_the_default_model_chain_trains_every_phase_from_the_last_into_a_working_model(tmp_path):
+    """scripts/train_default_model.sh at two steps a phase on a narrow model: every phase starts
+    from the previous phase's export with its own config, and the end is a variable-rate model
+    file that codes."""
+    from jlic import codec
+    from jlic.frozen import FrozenModel
+    from jlic.imageio import read_image
+
+    runs = tmp_path / "chain"
+    overrides = ["--config.steps=2", "--config.model.N=8", "--config.model.M=8",
+                 "--config.data.batch_size=2", "--config.probe.every=0",
+                 f"--config.data.train_dir={TRAIN_DATA}"]
+    res = subprocess.run([os.path.join(ROOT, "scripts", "train_default_model.sh"), str(runs),
+                          *overrides], env=dict(os.environ, PYTHON=PYTHON), cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    phases = "abcdfghiop"
+    configs = {p: json.load(open(runs / p / "config.json")) for p in phases}
+    assert configs["a"]["init_from"] == ""
+    for before, after in zip(phases[:-1], phases[1:], strict=True):
+        assert configs[after]["init_from"] == str(runs / f"phase_{before}.jlicm")
+    assert not configs["b"]["model"]["selective"]
+    assert [configs[p]["data"]["crop"] for p in phases] == [128] * 6 + [256] * 4
+    assert configs["h"]["stop_at"] == 614 and configs["i"]["stop_at"] == 0
+    assert configs["p"]["quantization"] == "ste" and "g_a" in configs["p"]["frozen"]
+
+    model = FrozenModel.load(str(runs / "default.jlicm"))
+    assert model.rate_spec.kind == "quality"
+    assert model.config["objective"]["lambda_max"] == 1.5  # phase P's ladder
+    # phase P trained everything after the analysis, which stayed phase O's
+    before = FrozenModel.load(str(runs / "phase_o.jlicm")).params
+    g_a = [k for k in before if k.startswith("g_a/")]
+    assert g_a and all(np.array_equal(before[k], model.params[k]) for k in g_a)
+    assert any(not np.array_equal(before[k], model.params[k]) for k in before
+               if k.startswith("h_s/"))
+    image = read_image(os.path.join(KODAK, "kodim23.png"))[0][:128, :192]
+    for quality in (1.0, 4.5, 8.0):  # (two steps a phase code little: no claim on the sizes)
+        assert codec.decompress(model, codec.compress(model, image, rate=quality)).shape \
+            == image.shape

@@ -41,12 +41,12 @@ from jlic.train.step import init_train_state, make_train_step
 log = logging.getLogger(__name__)
 
 REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size",
-                   "data.num_threads", "loss", "quantization", "steps", "learning_rate",
-                   "lr_schedule.warmup_steps", "lr_schedule.decay", "lr_schedule.decay_at",
-                   "lr_schedule.decay_factor", "aux_learning_rate", "grad_clip",
-                   "gain_lr_multiplier", "frozen", "compute_dtype", "init_from", "init_skip",
-                   "seed", "log_every", "checkpoint_every", "probe.every", "probe.dir",
-                   "probe.images", "probe.crop")
+                   "data.num_threads", "loss", "quantization", "steps", "stop_at",
+                   "learning_rate", "lr_schedule.warmup_steps", "lr_schedule.decay",
+                   "lr_schedule.decay_at", "lr_schedule.decay_factor", "aux_learning_rate",
+                   "grad_clip", "gain_lr_multiplier", "frozen", "compute_dtype", "init_from",
+                   "init_skip", "seed", "log_every", "checkpoint_every", "probe.every",
+                   "probe.dir", "probe.images", "probe.crop")
 # (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",),
                "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
@@ -101,7 +101,7 @@ def _validate_optimization(config):
     _one_of(config, "quantization", QUANTIZATION_MODES)
     _one_of(config, "compute_dtype", ("float32", "bfloat16"))
     _one_of(config, "lr_schedule.decay", ("step", "cosine"))
-    for field in ("steps", "seed", "lr_schedule.warmup_steps"):
+    for field in ("steps", "stop_at", "seed", "lr_schedule.warmup_steps"):
         _number(config, field, integer=True, minimum=0)
     for field in ("log_every", "checkpoint_every"):
         _number(config, field, integer=True, positive=True)
@@ -357,23 +357,24 @@ def train(config: ml_collections.ConfigDict, workdir: str):
     base_key = jax.random.key(config.seed)
     probe = make_probe(config, graphdef, nnx.merge(graphdef, state.params,
                                                    state.quantiles).rate_spec)
-    writer = MetricWriter(workdir, total_steps=config.steps, initial_step=start,
+    end = min(config.stop_at or config.steps, config.steps)  # the schedule spans config.steps
+    writer = MetricWriter(workdir, total_steps=end, initial_step=start,
                           enabled=pid == 0)
     stop = _StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for step in range(start, config.steps):
+        for step in range(start, end):
             local = next(data_iter)
             batch = jax.make_array_from_process_local_data(batch_sharding, local)
             state, metrics = step_fn(state, batch, jax.random.fold_in(base_key, step))
             done = step + 1
             writer.advance()
-            if done % config.log_every == 0 or done == config.steps:
+            if done % config.log_every == 0 or done == end:
                 writer.write(done, jax.device_get(metrics))
-            if probe is not None and (done % config.probe.every == 0 or done == config.steps):
+            if probe is not None and (done % config.probe.every == 0 or done == end):
                 writer.write_probe(done, probe(state.params, state.quantiles))
             preempted = stop.requested or (n_proc > 1 and ckpt.manager.reached_preemption(done))
-            if done % config.checkpoint_every == 0 or done == config.steps or preempted:
+            if done % config.checkpoint_every == 0 or done == end or preempted:
                 ckpt.save(done, state, data_iter, force=True)
             if preempted:
                 log.warning("stopping at step %d on request; the checkpoint resumes it", done)
@@ -384,6 +385,9 @@ def train(config: ml_collections.ConfigDict, workdir: str):
         ckpt.wait()
         ckpt.close()
         writer.close()
+    if int(state.step) == end < config.steps:
+        log.warning("stopped at step %d of %d (stop_at); re-running with --config.stop_at=0 "
+                    "resumes to the end", end, config.steps)
     return graphdef, state
 
 
