@@ -291,10 +291,15 @@ def test_the_default_model_chain_trains_every_phase_from_the_last_into_a_working
     overrides = ["--config.steps=2", "--config.model.N=8", "--config.model.M=8",
                  "--config.data.batch_size=2", "--config.probe.every=0",
                  f"--config.data.train_dir={TRAIN_DATA}"]
-    res = subprocess.run([os.path.join(ROOT, "scripts", "train_default_model.sh"), str(runs),
-                          *overrides], env=dict(os.environ, PYTHON=PYTHON), cwd=ROOT,
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-3000:]
+    def chain():
+        res = subprocess.run([os.path.join(ROOT, "scripts", "train_default_model.sh"),
+                              str(runs), *overrides], env=dict(os.environ, PYTHON=PYTHON),
+                             cwd=ROOT, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return (runs / "default.jlicm").read_bytes()
+
+    first = chain()
+    assert chain() == first  # re-running resumes every finished phase: nothing trains again
     phases = "abcdfghiop"
     configs = {p: json.load(open(runs / p / "config.json")) for p in phases}
     assert configs["a"]["init_from"] == ""
