@@ -11,12 +11,12 @@
 # --config.data.train_dir=DIR, --config.compute_dtype=bfloat16 on an accelerator). Phase H was
 # stopped at step 614 of its 900-step schedule (--config.stop_at=614). Phases E, J-N and Q-T
 # were measured and not kept (BENCHMARKS.md). The result is the bundled model's recipe, not its
-# bits: phase O ran before frozen entropy models kept their quantiles (a change of up to ~1e-3
-# to the medians, which phase P trains anyway).
+# bits: phase O ran before a frozen entropy model kept its quantiles (the auxiliary loss moved
+# them a little; phase P trains the entropy model anyway), and later code may round differently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-R=${1:-runs/default_model_chain}
-shift $(( $# > 0 ? 1 : 0 ))
+R=runs/default_model_chain
+if [[ $# -gt 0 && $1 != --* ]]; then R=$1; shift; fi
 EXTRA=("$@")
 PY=${PYTHON:-.venv/bin/python}
 PREVIOUS=""
