@@ -38,8 +38,8 @@ four fixed-rate models' whole budget"); its w/o-SC ablation at that budget (``:2
 stage 2 for 16832 steps) puts SCR at +10.8% against its own variant without selective
 compression at equal steps, both from one stage 2 (at 12624 steps: -0.75%). Run again with
 ``--config.seed=1``, the w/o-SC arm reproduces (-0.14%) and stage 3 does not: three stage-3 runs
-are +2.6%, +7.5% and +11.0% against it, in the order of how much of y their importance maps
-open at q = 8 (88%, 71%, 68%; BENCHMARKS.md "Which arm spreads").
+are +2.6%, +7.1% and +10.7% against it (the last two exported after the fix of the files' mask
+at gamma < 0.05, which opened q = 7-8 to 95-100% of y; BENCHMARKS.md "Which arm spreads").
 """
 
 import ml_collections

@@ -39,7 +39,7 @@ from jlic.errors import ModelFileError
 from jlic.layers import Conv, TransposedConv
 from jlic.layers.attention import RateAttention
 from jlic.layers.conv import polyphase_kernel
-from jlic.models.scr import interpolate_levels
+from jlic.models.scr import MASK_EPS, interpolate_levels
 from jlic.rate import BPP_TARGET, QUALITY, SCR_LEVELS
 
 F_BITS, G_BITS = 12, 14
@@ -183,15 +183,17 @@ def snap_quality(q: float, steps: int) -> int:
 
 def scr_grids(log_qv, log_iqv, log_gamma):
     """Per grid point and channel: QV, IQV (float32) and the integer importance threshold:
-    mask = I > thr  <=>  clip(I + 1/2, 0, 1) ** gamma > 1/2  (I = importance conv output)."""
+    mask = I > thr  <=>  clip(I + 1/2, MASK_EPS, 1) ** gamma > 1/2  (I = importance conv
+    output; the clip at MASK_EPS is the float model's, so where MASK_EPS ** gamma > 1/2, below
+    gamma = 0.05, every element is coded, those with I <= -1/2 included)."""
     q = quality_grid(QUALITY_STEPS)
     qv = np.asarray(interpolate_levels(log_qv, q), np.float32)
     iqv = np.asarray(interpolate_levels(log_iqv, q), np.float32)
     out = {"qv": qv, "iqv": iqv}
     if log_gamma is not None:
         gamma = np.asarray(interpolate_levels(log_gamma, q), np.float64)
-        thr = 0.5 ** (1.0 / gamma) - 0.5
-        out["threshold"] = np.floor(thr * 2.0**F_BITS).astype(np.int64)
+        thr = np.floor((0.5 ** (1.0 / gamma) - 0.5) * 2.0**F_BITS).astype(np.int64)
+        out["threshold"] = np.where(MASK_EPS ** gamma > 0.5, np.iinfo(np.int64).min, thr)
     return out
 
 

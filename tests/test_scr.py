@@ -64,6 +64,24 @@ def test_test_mask_is_thresholded_adjusted_map(scr_frozen):
         assert disagree.mean() < 1e-2
 
 
+def test_files_code_what_the_float_model_codes_where_gamma_is_near_zero():
+    """Trained SCR models drive gamma towards 0 at the top levels (0.01 at q = 8), where the
+    float model's clip(m, MASK_EPS, 1) ** gamma exceeds 1/2 even for m = 0: the file's mask must
+    code those elements too (it once left out every element with m = 0: 30% of y)."""
+    model = perturbed_scr()
+    log_gamma = np.array(model.log_gamma.get_value())
+    log_gamma[-1] = np.log(0.01)
+    model.log_gamma.set_value(jnp.asarray(log_gamma))
+    frozen = freeze(model, {"name": "scr_mean_scale", "N": 8, "M": 8})
+    lat = codec.quantized_latents(frozen, _kodak_crop(), 8.0)
+    z_hat = jnp.asarray(lat.z_sym.astype(np.float32) + frozen.medians)
+    features = model.hyper_features(z_hat)
+    assert (np.asarray(model.importance_map(features)) == 0.0).mean() > 0.1  # the case arises
+    m_adj = np.asarray(model.adjusted_importance(features, jnp.asarray([8.0])))
+    np.testing.assert_array_equal(lat.mask, m_adj > 0.5)
+    assert lat.coded_fraction == 1.0
+
+
 @pytest.mark.parametrize("q", [1.0, 2.5, 8.0])
 def test_files_round_trip_exactly_at_fractional_quality(scr_frozen, q):
     image = _kodak_crop()
