@@ -28,11 +28,9 @@ def get_config():
     c.loss = "rd"
     c.lmbda = 0.0130  # CompressAI's quality 4
     # scr: lambda_q geometric from lambda_min (q = 1) to lambda_max (q = 8), MSE on 0..255
-    # (SCR's ladder 0.2 * 2^-(8 - q)); levels_per_step of the 8 levels per step (0: all);
-    # training_mask: the selective mask in training, straight-through: "bernoulli" (a sample of
-    # the adjusted importance, the paper) or "threshold" (the test-time mask m_adj > 1/2)
+    # (SCR's ladder 0.2 * 2^-(8 - q)); levels_per_step of the 8 levels per step (0: all)
     c.scr = ml_collections.ConfigDict(dict(lambda_min=0.2 / 2**7, lambda_max=0.2,
-                                           levels_per_step=0, training_mask="bernoulli"))
+                                           levels_per_step=0))
     # AFB: clip_targets=False is the paper's (staircase + noise reaching past rate_range);
     # entropy_model_fit "afb_loss" (the paper: every parameter on the AFB loss) or "rate" (the
     # entropy model on bpp + lmbda * D, the transforms on the AFB loss; jlic.train.losses)

@@ -136,29 +136,6 @@ def test_training_mask_is_a_bernoulli_sample_with_straight_through_gradient():
     assert np.all(np.isfinite(grads["log_gamma"][...]))
 
 
-def test_threshold_training_mask_is_the_test_mask_with_straight_through_gradient():
-    model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8)
-    z_hat = jnp.asarray(np.random.default_rng(0).normal(size=(4, 4, 4, 8)).astype(np.float32))
-    q = jnp.full((4,), 3.0)
-    test_mask = np.asarray(model.coding_params(z_hat, q)["mask"])
-    assert 0.05 < test_mask.mean() < 0.95  # both kinds of element are present
-    for seed in range(3):  # no sampling: every key gives the test-time mask
-        mask = model.coding_params(z_hat, q, mask_rng=jax.random.key(seed),
-                                   training_mask="threshold")["mask"]
-        np.testing.assert_array_equal(np.asarray(mask), test_mask)
-    g, params, rest = nnx.split(model, nnx.Param, ...)
-
-    def total(params):
-        m = nnx.merge(g, params, rest)
-        return m.coding_params(z_hat, q, mask_rng=jax.random.key(0),
-                               training_mask="threshold")["mask"].sum()
-
-    grads = jax.grad(total)(params)
-    assert float(jnp.abs(grads["log_gamma"][...]).sum()) > 0
-    with pytest.raises(ValueError, match="training_mask"):
-        model.coding_params(z_hat, q, mask_rng=jax.random.key(0), training_mask="hard")
-
-
 @pytest.mark.parametrize("k", [0, 3])
 def test_multilevel_loss_weights_levels(k):
     model = build_model("scr_mean_scale", nnx.Rngs(0), N=8, M=8, selective=False)

@@ -138,8 +138,6 @@ def test_config_and_workdir_errors(tmp_path):
     with pytest.raises(ConfigError, match="scr.lambda_min"):
         train(_config(loss="scr", **{"scr.lambda_min": 0.3, "scr.lambda_max": 0.2}),
               str(tmp_path / "wd"))
-    with pytest.raises(ConfigError, match="scr.training_mask"):
-        train(_config(loss="scr", **{"scr.training_mask": "hard"}), str(tmp_path / "wd"))
     afb = {"model.name": "afb_mean_scale", "model.rate_range": (0.1, 1.5)}
     for curve in (((0.5, 0.01),), ((0.5, 0.01), (0.2, 0.1)), ((0.1, 0.0), (0.5, 0.01))):
         with pytest.raises(ConfigError, match="afb.lambda_curve"):

@@ -191,8 +191,7 @@ class ScaleHyperprior(nnx.Module):
         return _run_with_blocks(self.g_s, SYNTHESIS_BLOCKS_AFTER,
                                 getattr(self, "g_s_blocks", ()), y_hat).astype(jnp.float32)
 
-    def coding_params(self, z_hat, rate=None, *, mask_rng=None,
-                      training_mask: str = "bernoulli") -> dict:
+    def coding_params(self, z_hat, rate=None, *, mask_rng=None) -> dict:
         """Everything that decides how y is coded, computed from z_hat (and the rate input):
 
             scale, mean  (B,4h,4w,M)  of the Gaussian of y
@@ -200,9 +199,7 @@ class ScaleHyperprior(nnx.Module):
                                       reconstruction symbols * iqv + mean
             mask         (B,4h,4w,M) or None: which elements are coded (None: all)
 
-        With ``mask_rng`` (training) the mask is straight-through: a Bernoulli sample of the
-        adjusted importance (``training_mask="bernoulli"``, the paper) or its test-time
-        threshold (``"threshold"``); without it, the threshold.
+        With ``mask_rng`` the mask is a straight-through Bernoulli sample (training).
         """
         scale, mean = self.scale_and_mean(self.hyper_features(z_hat, rate))
         one = jnp.ones((scale.shape[0], 1, 1, scale.shape[-1]), jnp.float32)
@@ -221,12 +218,11 @@ class ScaleHyperprior(nnx.Module):
         return y, z_hat, eb.likelihood(z_for_rate)
 
     def forward_y(self, y, z_hat, rate=None, *, rng=None, training=False,
-                  quantization="noise", training_mask="bernoulli"):
+                  quantization="noise"):
         """(y, z_hat) -> (x_hat, y_likelihoods); masked-out elements have likelihood 1."""
         if training:
             rng_noise, rng_mask = jax.random.split(rng)
-        p = self.coding_params(z_hat, rate, mask_rng=rng_mask if training else None,
-                               training_mask=training_mask)
+        p = self.coding_params(z_hat, rate, mask_rng=rng_mask if training else None)
         v = (y - p["mean"]) / p["qv"]
         v_hat = round_ste(v)
         v_for_rate = v_hat

@@ -49,9 +49,6 @@ from jlic.rate import QUALITY, SCR_LEVELS
 
 LEVELS = SCR_LEVELS
 MASK_EPS = 1e-6
-# the mask in training, straight-through (gradient 1 to m_adj): a Bernoulli sample (the paper)
-# or the test-time threshold m_adj > 1/2
-TRAINING_MASKS = ("bernoulli", "threshold")
 
 
 def interpolate_levels(log_table: jax.Array, q: jax.Array) -> jax.Array:
@@ -90,8 +87,7 @@ class SCRMixin:
         m = jnp.clip(self.importance_map(features), MASK_EPS, 1.0)
         return jnp.exp(gamma * jnp.log(m))  # m ** gamma with finite gradients
 
-    def coding_params(self, z_hat, rate=None, *, mask_rng=None,
-                      training_mask: str = "bernoulli") -> dict:
+    def coding_params(self, z_hat, rate=None, *, mask_rng=None) -> dict:
         if rate is None:
             raise ValueError("SCR models need a quality q in [1, 8] per image")
         q = jnp.broadcast_to(jnp.asarray(rate, jnp.float32).reshape(-1), (z_hat.shape[0],))
@@ -105,12 +101,8 @@ class SCRMixin:
             if mask_rng is None:
                 mask = (m_adj > 0.5).astype(jnp.float32)
             else:
-                if training_mask not in TRAINING_MASKS:
-                    raise ValueError(f"unknown training_mask {training_mask!r}; known: "
-                                     f"{', '.join(TRAINING_MASKS)}")
-                pick = (jax.random.uniform(mask_rng, m_adj.shape)
-                        if training_mask == "bernoulli" else 0.5)
-                mask = m_adj + jax.lax.stop_gradient((pick < m_adj).astype(jnp.float32) - m_adj)
+                u = jax.random.uniform(mask_rng, m_adj.shape)
+                mask = m_adj + jax.lax.stop_gradient((u < m_adj).astype(jnp.float32) - m_adj)
         return {"scale": scale, "mean": mean, "qv": qv, "iqv": iqv, "mask": mask}
 
 

@@ -30,7 +30,6 @@ from jlic.entropy.factorized import Quantiles
 from jlic.files import atomic_write
 from jlic.frozen import FrozenModel, flat_arrays, flat_variables
 from jlic.models import MODELS, build_model
-from jlic.models.scr import TRAINING_MASKS
 from jlic.quantize import QUANTIZATION_MODES
 from jlic.train import data as data_lib
 from jlic.train.checkpoint import Checkpointer
@@ -50,8 +49,7 @@ REQUIRED_FIELDS = ("model.name", "data.train_dir", "data.crop", "data.batch_size
                    "probe.dir", "probe.images", "probe.crop")
 # (configs/default.py declares every field; other configs override it)
 LOSS_FIELDS = {"rd": ("lmbda",),
-               "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step",
-                       "scr.training_mask"),
+               "scr": ("scr.lambda_min", "scr.lambda_max", "scr.levels_per_step"),
                "afb": ("afb.lmbda", "afb.rate_weight", "afb.clip_targets", "afb.entropy_model_fit",
                        "afb.lambda_curve", "afb.rate_error", "model.rate_range")}
 
@@ -119,8 +117,6 @@ def _validate_loss(config):
     for field in LOSS_FIELDS[config.loss]:
         if field == "scr.levels_per_step":
             _number(config, field, integer=True, minimum=0)
-        elif field == "scr.training_mask":
-            _one_of(config, field, TRAINING_MASKS)
         elif field == "afb.clip_targets":
             if not isinstance(_field(config, field), bool):
                 raise ConfigError("afb.clip_targets must be True or False")

@@ -52,13 +52,11 @@ def rate_distortion_loss(lmbda: float, quantization: str = "noise"):
 
 def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
                         levels_per_step: int = 0,
-                        quantization: str = "noise", lambda_min: float | None = None,
-                        training_mask: str = "bernoulli"):
+                        quantization: str = "noise", lambda_min: float | None = None):
     """The SCR loss over quality levels 1..L, lambda_q from ``scr_lambdas`` (lambda_min None:
     SCR's ladder). With ``levels_per_step = k`` (0 < k < L), each step uses k levels drawn
     uniformly without replacement (an unbiased estimate of the full sum up to the factor k / L,
-    which the loss corrects); 0 uses all L, the paper's setting. ``training_mask`` is the
-    selective models' mask in training (``jlic.models.scr.TRAINING_MASKS``)."""
+    which the loss corrects); 0 uses all L, the paper's setting."""
     k = levels if levels_per_step in (0, levels) else levels_per_step
     if lambda_min is None:
         lambda_min = lambda_max * 2.0 ** -(levels - 1)
@@ -76,8 +74,7 @@ def scr_multilevel_loss(lambda_max: float = 0.2, levels: int = SCR_LEVELS,
         def at_level(q, rng_q):
             rate = jnp.full((x.shape[0],), q)
             x_hat, y_lik = model.forward_y(y, z_hat, rate, rng=rng_q, training=True,
-                                           quantization=quantization,
-                                           training_mask=training_mask)
+                                           quantization=quantization)
             return _mse(x_hat, x), jnp.sum(bits(y_lik)) / num_pixels
 
         mse, bpp_y = jax.vmap(at_level)(qs, jax.random.split(rng_levels, k))
@@ -194,8 +191,7 @@ def make_loss(config):
         return rate_distortion_loss(config.lmbda, quantization)
     if kind == "scr":
         return scr_multilevel_loss(config.scr.lambda_max, SCR_LEVELS, config.scr.levels_per_step,
-                                   quantization, config.scr.lambda_min,
-                                   config.scr.training_mask)
+                                   quantization, config.scr.lambda_min)
     if kind == "afb":
         return afb_rate_loss(config.afb.lmbda, config.afb.rate_weight,
                              tuple(config.model.rate_range), config.model.M, quantization,
