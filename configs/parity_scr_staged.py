@@ -40,6 +40,9 @@ compression at equal steps, both from one stage 2 (at 12624 steps: -0.75%). Run 
 ``--config.seed=1``, the w/o-SC arm reproduces (-0.14%) and stage 3 does not: three stage-3 runs
 are +2.6%, +7.1% and +10.7% against it (the last two exported after the fix of the files' mask
 at gamma < 0.05, which opened q = 7-8 to 95-100% of y; BENCHMARKS.md "Which arm spreads").
+2000 more steps of each arm keep SCR +8.5% behind; trained on the test-time threshold mask
+instead of the Bernoulli sample, SCR loses 12.3% more (BENCHMARKS.md "Training with the
+test-time mask").
 """
 
 import ml_collections
