@@ -42,7 +42,9 @@ are +2.6%, +7.1% and +10.7% against it (the last two exported after the fix of t
 at gamma < 0.05, which opened q = 7-8 to 95-100% of y; BENCHMARKS.md "Which arm spreads").
 2000 more steps of each arm keep SCR +8.5% behind; trained on the test-time threshold mask
 instead of the Bernoulli sample, SCR loses 12.3% more (BENCHMARKS.md "Training with the
-test-time mask").
+test-time mask"). The deficit is the mask's: the same SCR models with every element coded are
+5-9% BD-rate better than with their mask and ~2.2% behind w/o SC (``bench/scr_mask_value.py``,
+BENCHMARKS.md "What the mask buys").
 """
 
 import ml_collections

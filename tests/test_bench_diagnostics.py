@@ -1,6 +1,6 @@
 """The pieces of the diagnostic bench scripts whose numbers BENCHMARKS.md reports: the
-reconstruction point of ``bench/transform_ceiling.py`` and the checkerboard context model of
-``bench/context_headroom.py``."""
+reconstruction point of ``bench/transform_ceiling.py``, the checkerboard context model of
+``bench/context_headroom.py`` and the masked / open SCR coding of ``bench/scr_mask_value.py``."""
 
 import os
 import subprocess
@@ -28,8 +28,9 @@ def bench(monkeypatch):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
     import context_headroom
+    import scr_mask_value
     import transform_ceiling
-    return transform_ceiling, context_headroom
+    return transform_ceiling, context_headroom, scr_mask_value
 
 
 def test_bin_centroid_is_the_mean_of_the_gaussian_over_the_bin(bench):
@@ -110,3 +111,27 @@ def test_codec_bench_refuses_a_model_compressai_cannot_run(tmp_path):
     assert res.returncode == 1
     assert "'synthesis_blocks': 1" in res.stderr and "no place for" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_scr_mask_value_codes_what_files_code_and_opening_the_mask_codes_more(bench):
+    """"masked" is the decoded file's PSNR and (less the headers) its size; "open" codes every
+    element with the same gains: more bits, higher PSNR."""
+    from conftest import perturbed_scr
+    from jlic import codec
+    from jlic.frozen import freeze
+
+    rate_and_psnr = bench[2].rate_and_psnr
+    frozen = freeze(perturbed_scr(), {"name": "scr_mean_scale", "N": 8, "M": 8})
+    image = np.asarray(Image.open(KODIM23).convert("RGB"))[:128, :192]
+    x = jnp.asarray(image[None].astype(np.float32) / 255.0)
+    for q in (2.0, 5.0):
+        assert 0 < codec.quantized_latents(frozen, image, q).coded_fraction < 1
+        data = codec.compress(frozen, image, q)
+        mse = np.mean((codec.decompress(frozen, data).astype(np.float64) - image) ** 2)
+        file_bpp = 8 * len(data) / image[..., 0].size
+        bpp, psnr = (float(v) for v in rate_and_psnr(frozen.model, x, jnp.full((1,), q), False))
+        assert psnr == pytest.approx(10 * np.log10(255**2 / mse), abs=0.01)
+        assert bpp < file_bpp < bpp + 0.02  # headers: tens of bytes over 24576 pixels
+        bpp_open, psnr_open = (float(v) for v in
+                               rate_and_psnr(frozen.model, x, jnp.full((1,), q), True))
+        assert bpp_open > bpp and psnr_open > psnr

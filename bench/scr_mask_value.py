@@ -1,0 +1,97 @@
+"""What SCR's mask buys: a selective model against itself with every element coded, and against
+its variant without selective compression.
+
+    .venv/bin/python bench/scr_mask_value.py --model SCR.jlicm [--without-sc WOSC.jlicm] \
+        [--data ../shared/data/kodak] [--images 24]
+
+For each quality q = 1..8 and each image (cropped from its top-left corner to multiples of 64),
+the model's rate for rounded latents, as a file codes them (bpp: -log2 of the likelihoods of z
+and of the coded elements of y over the pixels; a file adds its headers, < 0.3% on Kodak) and
+the PSNR (dB, 8-bit RGB) of the decoded image, two ways:
+
+- "masked": the model's mask m_adj > 1/2, what ``jlic compress`` codes;
+- "open": the same gain vectors QV_q / IQV_q with every element of y coded.
+
+Prints both curves (means over the images) and BD-rates in PSNR (negative: fewer bits at equal
+quality): masked against open is what the mask itself buys over coding everything at another
+quality of the same model; with ``--without-sc``, open against that model is what training with
+the mask did to the transforms and the entropy model, and masked against it is the paper's
+comparison (BENCHMARKS.md "What the mask buys").
+"""
+
+import argparse
+import functools
+
+import bootstrap  # bench/, the script's own directory
+
+bootstrap.start("codec")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jlic.entropy.gaussian import gaussian_likelihood  # noqa: E402
+from jlic.evaluate.bdrate import bd_rate  # noqa: E402
+from jlic.evaluate.run import list_images, read_rgb  # noqa: E402
+from jlic.frozen import FrozenModel  # noqa: E402
+from jlic.models.scr import LEVELS  # noqa: E402
+
+
+def rate_and_psnr(model, x, q, open_mask):
+    """(bpp, PSNR in dB) of x (1, H, W, 3) in [0, 1] at quality q, rounded latents; every
+    element of y coded if ``open_mask`` (or the model has no mask)."""
+    y, z_hat, z_lik = model.forward_hyper(x, q)
+    p = model.coding_params(z_hat, q)
+    mask = jnp.ones_like(y) if open_mask or p["mask"] is None else p["mask"]
+    v_hat = jnp.round((y - p["mean"]) / p["qv"])
+    lik = gaussian_likelihood(v_hat, p["scale"] / p["qv"])
+    bits = -(jnp.sum(mask * jnp.log2(lik)) + jnp.sum(jnp.log2(z_lik)))
+    x_hat = model.synthesis(mask * v_hat * p["iqv"] + p["mean"], q)
+    x_hat = jnp.round(jnp.clip(x_hat, 0.0, 1.0) * 255.0)
+    mse = jnp.mean((x_hat - x * 255.0) ** 2)
+    return bits / (x.shape[1] * x.shape[2]), 10.0 * jnp.log10(255.0**2 / mse)
+
+
+def curve(path, images, open_mask):
+    """-> (bpp, PSNR) per quality 1..LEVELS, means over the images."""
+    model = FrozenModel.load(path).model
+    fn = jax.jit(functools.partial(rate_and_psnr, model, open_mask=open_mask))
+    rates, psnrs = [], []
+    for q in range(1, LEVELS + 1):
+        r, p = zip(*[fn(x, jnp.full((1,), float(q))) for x in images], strict=True)
+        rates.append(float(np.mean(r)))
+        psnrs.append(float(np.mean(p)))
+    return np.array(rates), np.array(psnrs)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, help="a selective SCR model file")
+    p.add_argument("--without-sc", help="its variant without selective compression")
+    p.add_argument("--data", default=bootstrap.KODAK)
+    p.add_argument("--images", type=int, default=24, help="the first N images of --data")
+    args = p.parse_args()
+    images = []
+    for path in list_images(args.data)[: args.images]:
+        a = read_rgb(path).astype(np.float32) / 255.0
+        h, w = a.shape[0] // 64 * 64, a.shape[1] // 64 * 64
+        images.append(jnp.asarray(a[None, :h, :w]))
+    curves = {"masked": curve(args.model, images, False), "open": curve(args.model, images, True)}
+    if args.without_sc:
+        curves["without SC"] = curve(args.without_sc, images, True)
+    print(f"{args.model}: {len(images)} images of {args.data}; bpp / PSNR (dB) per quality")
+    print("| curve | " + " | ".join(f"q = {q}" for q in range(1, LEVELS + 1)) + " |")
+    print("|---|" + "---|" * LEVELS)
+    for name, (r, d) in curves.items():
+        cells = [f"{a:.3f} / {b:.2f}" for a, b in zip(r, d, strict=True)]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    pairs = [("masked", "open")]
+    if args.without_sc:
+        pairs += [("open", "without SC"), ("masked", "without SC")]
+    for test, ref in pairs:
+        print(f"BD-rate (PSNR) of {test} against {ref}: "
+              f"{bd_rate(*curves[ref], *curves[test]):+.2f}%")
+
+
+if __name__ == "__main__":
+    main()
