@@ -2,7 +2,7 @@
 its variant without selective compression.
 
     .venv/bin/python bench/scr_mask_value.py --model SCR.jlicm [--without-sc WOSC.jlicm] \
-        [--data ../shared/data/kodak] [--images 24]
+        [--data ../shared/data/kodak] [--images 24] [--gamma-scales 1]
 
 For each quality q = 1..8 and each image (cropped from its top-left corner to multiples of 64),
 the model's rate for rounded latents, as a file codes them (bpp: -log2 of the likelihoods of z
@@ -52,9 +52,8 @@ def rate_and_psnr(model, x, q, open_mask):
     return bits / (x.shape[1] * x.shape[2]), 10.0 * jnp.log10(255.0**2 / mse)
 
 
-def curve(path, images, open_mask):
+def curve(model, images, open_mask):
     """-> (bpp, PSNR) per quality 1..LEVELS, means over the images."""
-    model = FrozenModel.load(path).model
     fn = jax.jit(functools.partial(rate_and_psnr, model, open_mask=open_mask))
     rates, psnrs = [], []
     for q in range(1, LEVELS + 1):
@@ -70,24 +69,37 @@ def main():
     p.add_argument("--without-sc", help="its variant without selective compression")
     p.add_argument("--data", default=bootstrap.KODAK)
     p.add_argument("--images", type=int, default=24, help="the first N images of --data")
+    p.add_argument("--gamma-scales", default="1",
+                   help="comma-separated factors on gamma for the masked curve (1: as trained)")
     args = p.parse_args()
+    scales = [float(s) for s in args.gamma_scales.split(",")]
+    if not all(np.isfinite(s) and s > 0 for s in scales):
+        p.error(f"--gamma-scales must be positive factors (got {args.gamma_scales})")
     images = []
     for path in list_images(args.data)[: args.images]:
         a = read_rgb(path).astype(np.float32) / 255.0
         h, w = a.shape[0] // 64 * 64, a.shape[1] // 64 * 64
         images.append(jnp.asarray(a[None, :h, :w]))
-    curves = {"masked": curve(args.model, images, False), "open": curve(args.model, images, True)}
+    model = FrozenModel.load(args.model).model
+    if not getattr(model, "selective", False):
+        p.error(f"{args.model} has no selective compression (an SCR model with a mask)")
+    curves = {"open": curve(model, images, True)}
+    log_gamma = model.log_gamma.get_value()
+    for s in scales:
+        model.log_gamma.set_value(log_gamma + np.log(s))
+        curves["masked" if s == 1 else f"masked, gamma x {s:g}"] = curve(model, images, False)
+    model.log_gamma.set_value(log_gamma)
     if args.without_sc:
-        curves["without SC"] = curve(args.without_sc, images, True)
+        curves["without SC"] = curve(FrozenModel.load(args.without_sc).model, images, True)
     print(f"{args.model}: {len(images)} images of {args.data}; bpp / PSNR (dB) per quality")
     print("| curve | " + " | ".join(f"q = {q}" for q in range(1, LEVELS + 1)) + " |")
     print("|---|" + "---|" * LEVELS)
     for name, (r, d) in curves.items():
         cells = [f"{a:.3f} / {b:.2f}" for a, b in zip(r, d, strict=True)]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    pairs = [("masked", "open")]
+    pairs = [(name, "open") for name in curves if name.startswith("masked")]
     if args.without_sc:
-        pairs += [("open", "without SC"), ("masked", "without SC")]
+        pairs += [("open", "without SC")] + [(name, "without SC") for name, _ in pairs]
     for test, ref in pairs:
         print(f"BD-rate (PSNR) of {test} against {ref}: "
               f"{bd_rate(*curves[ref], *curves[test]):+.2f}%")

@@ -135,3 +135,38 @@ def test_scr_mask_value_codes_what_files_code_and_opening_the_mask_codes_more(be
         bpp_open, psnr_open = (float(v) for v in
                                rate_and_psnr(frozen.model, x, jnp.full((1,), q), True))
         assert bpp_open > bpp and psnr_open > psnr
+
+
+def test_scr_mask_value_prints_each_gamma_strength_and_refuses_a_model_without_a_mask(tmp_path):
+    """The whole script on one 128x192 photo: a weaker mask (gamma x 1/4) codes more of y than
+    the model as trained at every quality, a stronger one (x 4) less; bad input is refused by
+    name, without a traceback."""
+    from conftest import perturbed_scr
+    from jlic.frozen import freeze
+    from jlic.models import build_model
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    Image.fromarray(np.asarray(Image.open(KODIM23).convert("RGB"))[:128, :192]).save(
+        data / "a.png")
+    scr = tmp_path / "scr.jlicm"
+    freeze(perturbed_scr(), {"name": "scr_mean_scale", "N": 8, "M": 8}).save(str(scr))
+    script = [sys.executable, os.path.join(ROOT, "bench", "scr_mask_value.py"), "--data",
+              str(data)]
+    out = subprocess.run(script + ["--model", str(scr), "--gamma-scales", "0.25,1,4"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = {line.split("|")[1].strip(): [float(c.split("/")[0]) for c in line.split("|")[2:-1]]
+            for line in out.splitlines() if line.startswith("| ") and "/" in line}
+    assert set(rows) == {"open", "masked, gamma x 0.25", "masked", "masked, gamma x 4"}
+    weak, trained, strong = rows["masked, gamma x 0.25"], rows["masked"], rows["masked, gamma x 4"]
+    assert all(s <= t <= w <= o for s, t, w, o in zip(strong, trained, weak, rows["open"],
+                                                        strict=True))
+    assert sum(strong) < sum(trained) < sum(weak)
+    assert "BD-rate (PSNR) of masked, gamma x 4 against open: +" in out
+    wosc_cfg = {"name": "scr_mean_scale", "N": 8, "M": 8, "selective": False}
+    wosc = tmp_path / "wosc.jlicm"
+    freeze(build_model(rngs=nnx.Rngs(0), **wosc_cfg), wosc_cfg).save(str(wosc))
+    for args, message in ((["--model", str(wosc)], "has no selective compression"),
+                          (["--model", str(scr), "--gamma-scales", "0,1"], "--gamma-scales")):
+        res = subprocess.run(script + args, capture_output=True, text=True)
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
