@@ -21,6 +21,7 @@ comparison (BENCHMARKS.md "What the mask buys").
 """
 
 import argparse
+import contextlib
 import functools
 
 import bootstrap  # bench/, the script's own directory
@@ -31,36 +32,45 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jlic.entropy.gaussian import gaussian_likelihood  # noqa: E402
 from jlic.evaluate.bdrate import bd_rate  # noqa: E402
 from jlic.evaluate.run import list_images, read_rgb  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
 from jlic.models.scr import LEVELS  # noqa: E402
+from jlic.train.losses import bits  # noqa: E402
 
 
-def rate_and_psnr(model, x, q, open_mask):
-    """(bpp, PSNR in dB) of x (1, H, W, 3) in [0, 1] at quality q, rounded latents; every
-    element of y coded if ``open_mask`` (or the model has no mask)."""
-    y, z_hat, z_lik = model.forward_hyper(x, q)
-    p = model.coding_params(z_hat, q)
-    mask = jnp.ones_like(y) if open_mask or p["mask"] is None else p["mask"]
-    v_hat = jnp.round((y - p["mean"]) / p["qv"])
-    lik = gaussian_likelihood(v_hat, p["scale"] / p["qv"])
-    bits = -(jnp.sum(mask * jnp.log2(lik)) + jnp.sum(jnp.log2(z_lik)))
-    x_hat = model.synthesis(mask * v_hat * p["iqv"] + p["mean"], q)
-    x_hat = jnp.round(jnp.clip(x_hat, 0.0, 1.0) * 255.0)
+@contextlib.contextmanager
+def mask_open(model, open_mask=True):
+    """Within the block, the model's mask is switched off if ``open_mask``: every element of y
+    is coded with the same gains (set outside any jit trace: nnx modules are not mutated
+    inside one)."""
+    selective = model.selective
+    model.selective = selective and not open_mask
+    try:
+        yield model
+    finally:
+        model.selective = selective
+
+
+def rate_and_psnr(model, x, q):
+    """(bpp, PSNR in dB) of x (1, H, W, 3) in [0, 1] at quality q: the model's own rounded
+    forward, ``model(x, q)``."""
+    out = model(x, q)
+    x_hat = jnp.round(jnp.clip(out["x_hat"], 0.0, 1.0) * 255.0)
     mse = jnp.mean((x_hat - x * 255.0) ** 2)
-    return bits / (x.shape[1] * x.shape[2]), 10.0 * jnp.log10(255.0**2 / mse)
+    return bits(out["likelihoods"])[0] / (x.shape[1] * x.shape[2]), \
+        10.0 * jnp.log10(255.0**2 / mse)
 
 
 def curve(model, images, open_mask):
     """-> (bpp, PSNR) per quality 1..LEVELS, means over the images."""
-    fn = jax.jit(functools.partial(rate_and_psnr, model, open_mask=open_mask))
     rates, psnrs = [], []
-    for q in range(1, LEVELS + 1):
-        r, p = zip(*[fn(x, jnp.full((1,), float(q))) for x in images], strict=True)
-        rates.append(float(np.mean(r)))
-        psnrs.append(float(np.mean(p)))
+    with mask_open(model, open_mask):
+        fn = jax.jit(functools.partial(rate_and_psnr, model))
+        for q in range(1, LEVELS + 1):
+            r, p = zip(*[fn(x, jnp.full((1,), float(q))) for x in images], strict=True)
+            rates.append(float(np.mean(r)))
+            psnrs.append(float(np.mean(p)))
     return np.array(rates), np.array(psnrs)
 
 

@@ -121,7 +121,7 @@ def test_scr_mask_value_codes_what_files_code_and_opening_the_mask_codes_more(be
     from jlic import codec
     from jlic.frozen import freeze
 
-    rate_and_psnr = bench[2].rate_and_psnr
+    rate_and_psnr, mask_open = bench[2].rate_and_psnr, bench[2].mask_open
     frozen = freeze(perturbed_scr(), {"name": "scr_mean_scale", "N": 8, "M": 8})
     image = np.asarray(Image.open(KODIM23).convert("RGB"))[:128, :192]
     x = jnp.asarray(image[None].astype(np.float32) / 255.0)
@@ -130,11 +130,12 @@ def test_scr_mask_value_codes_what_files_code_and_opening_the_mask_codes_more(be
         data = codec.compress(frozen, image, q)
         mse = np.mean((codec.decompress(frozen, data).astype(np.float64) - image) ** 2)
         file_bpp = 8 * len(data) / image[..., 0].size
-        bpp, psnr = (float(v) for v in rate_and_psnr(frozen.model, x, jnp.full((1,), q), False))
+        bpp, psnr = (float(v) for v in rate_and_psnr(frozen.model, x, jnp.full((1,), q)))
         assert psnr == pytest.approx(10 * np.log10(255**2 / mse), abs=0.01)
         assert bpp < file_bpp < bpp + 0.02  # headers: tens of bytes over 24576 pixels
-        bpp_open, psnr_open = (float(v) for v in
-                               rate_and_psnr(frozen.model, x, jnp.full((1,), q), True))
+        with mask_open(frozen.model) as model:
+            bpp_open, psnr_open = (float(v) for v in rate_and_psnr(model, x, jnp.full((1,), q)))
+        assert frozen.model.selective  # the mask is back after the block
         assert bpp_open > bpp and psnr_open > psnr
 
 
