@@ -18,6 +18,12 @@ def _kodak_crop():
     return np.asarray(Image.open(f"{KODAK}/kodim05.png").convert("RGB"))[:128, :192]
 
 
+def _hyper_features(frozen, lat):
+    """The float model's hyper-decoder features from a file's z symbols."""
+    z_hat = jnp.asarray(lat.z_sym.astype(np.float32) + frozen.medians)
+    return frozen.model.hyper_features(z_hat)
+
+
 @pytest.fixture(scope="module", params=["scr_mean_scale", "scr_scale_hyperprior"])
 def scr_frozen(request):
     """An untrained SCR model with gamma falling from 2 (q=1) to 1/2 (q=8), gains falling with q
@@ -53,12 +59,10 @@ def test_test_mask_is_thresholded_adjusted_map(scr_frozen):
     image = _kodak_crop()
     for q in (1.0, 3.7, 8.0):
         lat = codec.quantized_latents(scr_frozen, image, q)
-        model = scr_frozen.model
-        z_hat = jnp.asarray(lat.z_sym.astype(np.float32) + scr_frozen.medians)
         steps = scr_frozen.integer_coding_params.quality_steps
         q_grid = 1.0 + snap_quality(q, steps) / steps
-        m_adj = np.asarray(model.adjusted_importance(model.hyper_features(z_hat),
-                                                     jnp.asarray([q_grid])))
+        m_adj = np.asarray(scr_frozen.model.adjusted_importance(_hyper_features(scr_frozen, lat),
+                                                                jnp.asarray([q_grid])))
         disagree = lat.mask != (m_adj > 0.5)
         assert np.all(np.abs(m_adj[disagree] - 0.5) < 1e-2)
         assert disagree.mean() < 1e-2
@@ -74,8 +78,7 @@ def test_files_code_what_the_float_model_codes_where_gamma_is_near_zero():
     model.log_gamma.set_value(jnp.asarray(log_gamma))
     frozen = freeze(model, {"name": "scr_mean_scale", "N": 8, "M": 8})
     lat = codec.quantized_latents(frozen, _kodak_crop(), 8.0)
-    z_hat = jnp.asarray(lat.z_sym.astype(np.float32) + frozen.medians)
-    features = model.hyper_features(z_hat)
+    features = _hyper_features(frozen, lat)
     assert (np.asarray(model.importance_map(features)) == 0.0).mean() > 0.1  # the case arises
     m_adj = np.asarray(model.adjusted_importance(features, jnp.asarray([8.0])))
     np.testing.assert_array_equal(lat.mask, m_adj > 0.5)
