@@ -243,7 +243,7 @@ def test_residual_base_adds_blocks_and_afbs_start_as_the_identity():
 
     # copy the base model's parameters into the AFB model: same function at any rate
     _, base_params, base_q = split_model(base)
-    g, afb_params, afb_q = split_model(afb)
+    g, afb_params, _ = split_model(afb)
     flat = dict(nnx.to_flat_state(afb_params))
     for path, v in nnx.to_flat_state(base_params):
         flat[path].set_value(v.get_value())

@@ -128,7 +128,7 @@ def test_a_single_rate_point_is_compared_with_a_curve_at_equal_quality():
     assert np.isnan(quality_at_equal_rate(rate, quality, [1.0], [40.0]))
     with pytest.raises(ValueError, match="one point with a curve"):
         rate_at_equal_quality(rate, quality, rate, quality)
-    rows = report.bd_table("fixed", {"bpp": [0.25], "psnr-rgb": [34.0]},
+    rows = report.bd_table({"bpp": [0.25], "psnr-rgb": [34.0]},
                            {"curve": {"bpp": list(rate), "psnr-rgb": list(quality)}})
     assert rows[0]["rate at equal PSNR (%)"] == pytest.approx(25.0)
     assert rows[0]["PSNR at equal rate (dB)"] == pytest.approx(

@@ -139,7 +139,7 @@ def _bd_sections(tested, baselines, references) -> str:
     sections = []
     for name, curve in tested.items():
         others = {k: v for k, v in tested.items() if k != name}
-        rows = report.bd_table(name, curve, {**others, **baselines, **references})
+        rows = report.bd_table(curve, {**others, **baselines, **references})
         sections.append(f"### BD-rate of {name} against each reference\n\n"
                         + report.markdown_table(rows))
     return "\n".join(sections)

@@ -27,7 +27,7 @@ def write_csv(path, records):
     atomic_write(path, buf.getvalue().encode())
 
 
-def bd_table(test_name, test_curve, references: dict) -> list[dict]:
+def bd_table(test_curve, references: dict) -> list[dict]:
     """BD-rate (PSNR, MS-SSIM) and BD-PSNR of ``test_curve`` against each reference; where one
     side is a single-rate codec (one point), its rate difference at equal PSNR and PSNR difference
     at equal rate instead."""
