@@ -47,8 +47,8 @@ test-time mask"). The deficit is the mask's: the same SCR models with every elem
 BENCHMARKS.md "What the mask buys"); a quarter of the way into stage 3 the mask still bought
 0.9%, and lost it as the adjustment curves closed it at q = 1..6. Per model, the fixed-rate run
 at lambda 0.013 given this whole budget (``--config.steps=50496``) codes 0.520 bpp / 31.54 dB,
-0.49-0.80 dB above the three SCR runs' curves at its rate (0.31 dB above w/o SC): half the
-12624-step gap (BENCHMARKS.md "One fixed-rate model given SCR's whole long budget").
+0.49-0.80 dB above the three SCR runs' curves at its rate (0.31 dB above w/o SC): 37-61%
+of the 12624-step gap (BENCHMARKS.md "One fixed-rate model given SCR's whole long budget").
 """
 
 import ml_collections
