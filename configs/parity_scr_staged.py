@@ -46,7 +46,7 @@ test-time mask"). The deficit is the mask's: the same SCR models with every elem
 5-9% BD-rate better than with their mask and ~2.2% behind w/o SC (``bench/scr_mask_value.py``,
 BENCHMARKS.md "What the mask buys"); a quarter of the way into stage 3 the mask still bought
 0.9%, and lost it as the adjustment curves closed it at q = 1..6; with the per-level vectors at
-the base learning rate (``--config.gain_lr_multiplier=1`` for stage 3) the curves hardly move and
+the base learning rate (``--config.gain_lr_multiplier=1`` for stage 3) the curves move much less and
 SCR is +5.0% against w/o SC (the 30x run from the same stage 2: +10.7%; BENCHMARKS.md "Stage 3
 with the per-level vectors at the base learning rate"). Per model, the fixed-rate run
 at lambda 0.013 given this whole budget (``--config.steps=50496``) codes 0.520 bpp / 31.54 dB,
