@@ -3,9 +3,11 @@
     .venv/bin/python bench/bd_rate_within.py REF.json RANGE.json TEST.json [TEST.json ...] \
         [--upto-bpp 1.5]
 
-Each file is a curve that ``eval.py`` wrote (``results/.../NAME.json``: bpp, PSNR on 8-bit RGB).
-For each TEST curve, the BD-rate in PSNR (%) against REF (``jlic.evaluate.bdrate.bd_rate``, the
-same cubic fits as eval.py's tables) integrated over: the whole overlap (eval.py's number); the
+Each file is a curve that ``eval.py`` wrote (``results/.../NAME.json``: bpp, PSNR on 8-bit RGB);
+files joined by commas (A.json,B.json,C.json) are one curve of all their points, named after the
+first (separately trained fixed-rate models, one point each). For each TEST curve, the BD-rate in
+PSNR (%) against REF (``jlic.evaluate.bdrate.bd_rate``, the same fits as eval.py's tables: cubic,
+or PCHIP where a curve has 2-3 points) integrated over: the whole overlap (eval.py's number); the
 PSNR range of RANGE within the overlap (e.g. REF = WebP, RANGE = the unrefined model: how
 refined files compare where the plain model operates); and the overlap up to TEST's own PSNR at
 ``--upto-bpp`` (log-linear in bpp between its points). No model runs.
@@ -23,10 +25,16 @@ from jlic.evaluate.bdrate import bd_rate  # noqa: E402
 from jlic.evaluate.references import read_compressai_json  # noqa: E402
 
 
-def curve(path):
-    """-> (name, bpp, PSNR in dB) of an eval.py curve file."""
-    ((name, c),) = read_compressai_json(path).items()
-    return name, np.asarray(c["bpp"]), np.asarray(c["psnr-rgb"])
+def curve(paths):
+    """-> (name, bpp, PSNR in dB) of an eval.py curve file, or of comma-joined files' points."""
+    names, bpp, psnr = [], [], []
+    for path in paths.split(","):
+        ((name, c),) = read_compressai_json(path).items()
+        names.append(name)
+        bpp += list(c["bpp"])
+        psnr += list(c["psnr-rgb"])
+    name = names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} files)"
+    return name, np.asarray(bpp), np.asarray(psnr)
 
 
 def main():

@@ -9,7 +9,13 @@ from PIL import Image
 from conftest import KODAK, PYTHON, ROOT, SHARED
 from jlic import DEFAULT_MODEL
 from jlic.evaluate import report
-from jlic.evaluate.bdrate import bd_psnr, bd_rate, quality_at_equal_rate, rate_at_equal_quality
+from jlic.evaluate.bdrate import (
+    bd_fit,
+    bd_psnr,
+    bd_rate,
+    quality_at_equal_rate,
+    rate_at_equal_quality,
+)
 from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr, ssim
 from jlic.evaluate.references import read_compressai_json, read_scr_csv
 
@@ -68,6 +74,50 @@ def test_bd_rate_known_answers():
     assert bd_rate(rate, quality, rate * 0.8, quality) == pytest.approx(-20.0, abs=1e-6)
     assert bd_psnr(rate, quality, rate, quality + 0.5) == pytest.approx(0.5, abs=1e-9)
     assert np.isnan(bd_rate(rate, quality, rate * 100, quality + 100))
+
+
+def test_bd_rate_of_a_curve_of_three_points_is_interpolated_piecewise():
+    """Three fixed-rate models against a curve: a cubic cannot be fitted to 3 points, so both
+    curves are interpolated with PCHIP; on a smooth curve it reads what the cubic would."""
+    rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
+    quality = 30 + 4 * np.log2(rate / 0.1) - 0.3 * np.log2(rate / 0.1) ** 2
+    on_curve = np.array([0.15, 0.45, 1.2])  # other rates than the reference's, on its curve
+    q3 = 30 + 4 * np.log2(on_curve / 0.1) - 0.3 * np.log2(on_curve / 0.1) ** 2
+    assert bd_fit(rate, quality, on_curve * 1.25, q3) == "PCHIP"
+    assert bd_fit(rate, quality, rate, quality) == "cubic"
+    assert bd_rate(rate, quality, on_curve * 1.25, q3) == pytest.approx(25.0, abs=0.5)
+    assert bd_rate(on_curve * 1.25, q3, rate, quality) == pytest.approx(-20.0, abs=0.5)
+    assert bd_psnr(rate, quality, on_curve, q3 + 0.4) == pytest.approx(0.4, abs=0.02)
+    # the same shift of identical qualities is exact under either fit
+    assert bd_rate(rate[:3], quality[:3], rate[:3] * 1.1, quality[:3]) == pytest.approx(10.0)
+    rows = report.bd_table({"bpp": list(on_curve * 1.25), "psnr-rgb": list(q3)},
+                           {"curve": {"bpp": list(rate), "psnr-rgb": list(quality)}})
+    assert rows[0]["BD-rate PSNR (%)"] == pytest.approx(25.0, abs=0.5)
+    assert rows[0]["BD fit"] == "PCHIP"
+    with pytest.raises(ValueError, match="at least 2 rate points"):
+        bd_rate(rate, quality, [0.3], [33.0])
+    with pytest.raises(ValueError, match="must rise in quality"):
+        bd_rate(rate, quality, [0.2, 0.3, 0.4], [33.0, 33.0, 35.0])
+
+
+def test_bd_rate_within_reads_separate_fixed_rate_models_as_one_curve(tmp_path):
+    """bench/bd_rate_within.py: three one-point files joined by commas are one 3-point curve; a
+    curve needing 25% more bits than it on its own curve reads +25% (PCHIP)."""
+    def q_of(r):
+        return 30 + 4 * np.log2(r / 0.1) - 0.3 * np.log2(r / 0.1) ** 2
+    fixed = []
+    for r in (0.15, 0.45, 1.2):
+        fixed.append(str(tmp_path / f"fixed_{r}.json"))
+        report.write_json(fixed[-1], f"fixed_{r}", "", {"bpp": [r], "psnr-rgb": [q_of(r)]})
+    rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
+    report.write_json(tmp_path / "scr.json", "scr", "",
+                      {"bpp": list(rate * 1.25), "psnr-rgb": list(q_of(rate))})
+    joined = ",".join(fixed)
+    out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "bd_rate_within.py"), joined, joined,
+                          str(tmp_path / "scr.json")], capture_output=True, text=True, check=True)
+    assert "against fixed_0.15 (+2 files)" in out.stdout
+    whole = float(out.stdout.split("scr: whole overlap ")[1].split(";")[0])
+    assert whole == pytest.approx(25.0, abs=0.5)
 
 
 def test_bd_rate_within_a_quality_interval():
@@ -133,7 +183,7 @@ def test_a_single_rate_point_is_compared_with_a_curve_at_equal_quality():
     assert rows[0]["rate at equal PSNR (%)"] == pytest.approx(25.0)
     assert rows[0]["PSNR at equal rate (dB)"] == pytest.approx(
         34.0 - (30 + 4 * np.log2(2.5)))
-    assert "| curve | n/a (no overlap or < 4 points) | +25.00 | -1.29 |" in \
+    assert "| curve | n/a (no overlap or < 2 points) | +25.00 | -1.29 |" in \
         report.markdown_table(rows)
 
 

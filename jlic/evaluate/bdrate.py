@@ -4,8 +4,12 @@ Each curve is (rates, qualities) with rates in bpp and qualities in dB (or MS-SS
 original method, log(rate) is fitted as a cubic polynomial of quality (and quality of log rate for
 BD-PSNR), both fits are integrated over the overlapping quality (rate) interval, and the mean
 difference is reported: BD-rate in percent (negative = the test curve needs fewer bits), BD-PSNR
-in dB (positive = the test curve is better). Needs at least 4 points per curve; returns NaN if
-the curves do not overlap.
+in dB (positive = the test curve is better). Returns NaN if the curves do not overlap.
+
+A cubic needs 4 points per curve. Where either curve of a pair has only 2 or 3 (three fixed-rate
+models, say), both are interpolated piecewise-cubically instead (PCHIP, monotone between the
+points: Bjontegaard's later VCEG-AI11 and JVET's common test conditions), integrated over the
+same overlap; ``bd_fit`` says which fit a pair gets.
 
 A single-rate codec has one point, where BD metrics are undefined; ``rate_at_equal_quality``
 and ``quality_at_equal_rate`` compare it with a curve instead: the curve's rate at the point's
@@ -16,6 +20,9 @@ the point's rate (linear in log rate).
 from __future__ import annotations
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+CUBIC_POINTS = 4  # a curve with fewer points than this is interpolated piecewise (PCHIP)
 
 
 def _valid_points(rate, quality):
@@ -28,10 +35,30 @@ def _valid_points(rate, quality):
 
 def _prepare(rate, quality):
     rate, quality = _valid_points(rate, quality)
-    if rate.size < 4:
-        raise ValueError("BD metrics need at least 4 rate points per curve")
+    if rate.size < 2:
+        raise ValueError("BD metrics need at least 2 rate points per curve")
     order = np.argsort(rate)
     return np.log(rate[order]), quality[order]
+
+
+def bd_fit(ref_rate, ref_quality, test_rate, test_quality) -> str:
+    """"cubic" or "PCHIP": how the BD functions fit this pair of curves (their valid points)."""
+    n = min(_valid_points(ref_rate, ref_quality)[0].size,
+            _valid_points(test_rate, test_quality)[0].size)
+    return "cubic" if n >= CUBIC_POINTS else "PCHIP"
+
+
+def _antiderivative(x, y, piecewise):
+    """-> F with F' the fit of y over x: a least-squares cubic, or the PCHIP interpolant."""
+    if not piecewise:
+        poly = np.polyint(np.polyfit(x, y, 3))
+        return lambda t: np.polyval(poly, t)
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("a curve of fewer than 4 points must rise in quality with rate "
+                         "(no two points of equal quality)")
+    return PchipInterpolator(x, y).antiderivative()
 
 
 def _mean_integral_diff(x_a, y_a, x_b, y_b, interval=None):
@@ -40,10 +67,9 @@ def _mean_integral_diff(x_a, y_a, x_b, y_b, interval=None):
         lo, hi = max(lo, interval[0]), min(hi, interval[1])
     if hi <= lo:
         return float("nan")
-    pa, pb = np.polyint(np.polyfit(x_a, y_a, 3)), np.polyint(np.polyfit(x_b, y_b, 3))
-    ia = np.polyval(pa, hi) - np.polyval(pa, lo)
-    ib = np.polyval(pb, hi) - np.polyval(pb, lo)
-    return (ib - ia) / (hi - lo)
+    piecewise = min(x_a.size, x_b.size) < CUBIC_POINTS
+    fa, fb = _antiderivative(x_a, y_a, piecewise), _antiderivative(x_b, y_b, piecewise)
+    return float((fb(hi) - fb(lo)) - (fa(hi) - fa(lo))) / (hi - lo)
 
 
 def bd_rate(ref_rate, ref_quality, test_rate, test_quality, quality_interval=None) -> float:

@@ -8,7 +8,13 @@ import json
 
 import numpy as np
 
-from jlic.evaluate.bdrate import bd_psnr, bd_rate, quality_at_equal_rate, rate_at_equal_quality
+from jlic.evaluate.bdrate import (
+    bd_fit,
+    bd_psnr,
+    bd_rate,
+    quality_at_equal_rate,
+    rate_at_equal_quality,
+)
 from jlic.files import atomic_write
 
 
@@ -28,9 +34,10 @@ def write_csv(path, records):
 
 
 def bd_table(test_curve, references: dict) -> list[dict]:
-    """BD-rate (PSNR, MS-SSIM) and BD-PSNR of ``test_curve`` against each reference; where one
-    side is a single-rate codec (one point), its rate difference at equal PSNR and PSNR difference
-    at equal rate instead."""
+    """BD-rate (PSNR, MS-SSIM) and BD-PSNR of ``test_curve`` against each reference, with the fit
+    they used ("cubic", or "PCHIP" where a curve has 2-3 points); where one side is a single-rate
+    codec (one point), its rate difference at equal PSNR and PSNR difference at equal rate
+    instead."""
     rows = []
     for name, ref in references.items():
         row = {"reference": name}
@@ -43,6 +50,8 @@ def bd_table(test_curve, references: dict) -> list[dict]:
                 if key == "psnr-rgb":
                     row["BD-PSNR (dB)"] = bd_psnr(ref["bpp"], ref[key], test_curve["bpp"],
                                                   test_curve[key])
+                    row["BD fit"] = bd_fit(ref["bpp"], ref[key], test_curve["bpp"],
+                                           test_curve[key])
             except ValueError:
                 row[f"BD-rate {label} (%)"] = float("nan")
                 if key == "psnr-rgb":
@@ -72,7 +81,7 @@ def markdown_table(rows: list[dict]) -> str:
         if not isinstance(v, float):
             return str(v)
         if not np.isfinite(v):
-            return "n/a (no overlap or < 4 points)" if col.startswith("BD") else "n/a"
+            return "n/a (no overlap or < 2 points)" if col.startswith("BD") else "n/a"
         return f"{v:+.2f}" if col.startswith(("BD", "rate at", "PSNR at")) else f"{v:.4g}"
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
