@@ -10,7 +10,8 @@ PSNR (%) against REF (``jlic.evaluate.bdrate.bd_rate``, the same fits as eval.py
 or PCHIP where a curve has 2-3 points) integrated over: the whole overlap (eval.py's number); the
 PSNR range of RANGE within the overlap (e.g. REF = WebP, RANGE = the unrefined model: how
 refined files compare where the plain model operates); and the overlap up to TEST's own PSNR at
-``--upto-bpp`` (log-linear in bpp between its points). No model runs.
+``--upto-bpp`` (log-linear in bpp between its points). ``--plot PNG`` draws REF and the TEST
+curves (eval.py's RD plot). No model runs.
 """
 
 import argparse
@@ -23,18 +24,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from jlic.evaluate.bdrate import bd_rate  # noqa: E402
 from jlic.evaluate.references import read_compressai_json  # noqa: E402
+from jlic.evaluate.report import plot_rd  # noqa: E402
+
+
+def read_curve(paths):
+    """-> (name, {"bpp", "psnr-rgb", "ms-ssim-rgb"} as arrays sorted by bpp) of an eval.py curve
+    file, or of comma-joined files' points."""
+    files = [next(iter(read_compressai_json(path).items())) for path in paths.split(",")]
+    keys = [k for k in ("bpp", "psnr-rgb", "ms-ssim-rgb") if all(k in c for _, c in files)]
+    points = {k: np.concatenate([np.asarray(c[k], float) for _, c in files]) for k in keys}
+    name = files[0][0] if len(files) == 1 else f"{files[0][0]} (+{len(files) - 1} files)"
+    order = np.argsort(points["bpp"])
+    return name, {k: v[order] for k, v in points.items()}
 
 
 def curve(paths):
-    """-> (name, bpp, PSNR in dB) of an eval.py curve file, or of comma-joined files' points."""
-    names, bpp, psnr = [], [], []
-    for path in paths.split(","):
-        ((name, c),) = read_compressai_json(path).items()
-        names.append(name)
-        bpp += list(c["bpp"])
-        psnr += list(c["psnr-rgb"])
-    name = names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} files)"
-    return name, np.asarray(bpp), np.asarray(psnr)
+    """-> (name, bpp, PSNR in dB) of ``read_curve``."""
+    name, c = read_curve(paths)
+    return name, c["bpp"], c["psnr-rgb"]
 
 
 def main():
@@ -44,7 +51,11 @@ def main():
     p.add_argument("range")
     p.add_argument("tests", nargs="+")
     p.add_argument("--upto-bpp", type=float, default=1.5)
+    p.add_argument("--plot", metavar="PNG", help="write the RD plot of REF and the TEST curves")
     args = p.parse_args()
+    if args.plot:
+        plot_rd(args.plot, dict(read_curve(path) for path in (args.ref, *args.tests)),
+                "BD-rate against " + read_curve(args.ref)[0])
     ref_name, ref_bpp, ref_psnr = curve(args.ref)
     range_name, _, range_psnr = curve(args.range)
     within = (range_psnr.min(), range_psnr.max())
@@ -52,8 +63,7 @@ def main():
           f"{within[0]:.2f}-{within[1]:.2f} dB")
     for path in args.tests:
         name, bpp, psnr = curve(path)
-        order = np.argsort(bpp)
-        top = float(np.interp(np.log(args.upto_bpp), np.log(bpp[order]), psnr[order]))
+        top = float(np.interp(np.log(args.upto_bpp), np.log(bpp), psnr))
         print(f"{name}: whole overlap {bd_rate(ref_bpp, ref_psnr, bpp, psnr):+.2f}; "
               f"within {range_name}'s range {bd_rate(ref_bpp, ref_psnr, bpp, psnr, within):+.2f}; "
               f"up to {args.upto_bpp:g} bpp ({top:.2f} dB) "

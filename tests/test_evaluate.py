@@ -114,8 +114,10 @@ def test_bd_rate_within_reads_separate_fixed_rate_models_as_one_curve(tmp_path):
                       {"bpp": list(rate * 1.25), "psnr-rgb": list(q_of(rate))})
     joined = ",".join(fixed)
     out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "bd_rate_within.py"), joined, joined,
-                          str(tmp_path / "scr.json")], capture_output=True, text=True, check=True)
+                          str(tmp_path / "scr.json"), "--plot", str(tmp_path / "rd.png")],
+                         capture_output=True, text=True, check=True)
     assert "against fixed_0.15 (+2 files)" in out.stdout
+    assert Image.open(tmp_path / "rd.png").size[0] > 0
     whole = float(out.stdout.split("scr: whole overlap ")[1].split(";")[0])
     assert whole == pytest.approx(25.0, abs=0.5)
 
