@@ -213,7 +213,8 @@ def compress(model: FrozenModel, image: np.ndarray, rate=None, refine_steps: int
 
     Args:
       model: the codec (``FrozenModel.load``); its fingerprint goes into the file.
-      image: uint8 (H, W) grey or (H, W, 3) RGB, pixel values 0..255, 1 <= H, W <= 65535.
+      image: uint8 (H, W) grey or (H, W, 3) RGB, pixel values 0..255, 1 <= H, W <= 16384
+        (``bitstream.MAX_SIDE``).
       rate: the model's rate input (``model.rate_spec``): None for single-rate models, the
         quality q in [1, 8] for SCR models, the target in bits per pixel for AFB models. It
         is stored in the file (as float32).
