@@ -248,3 +248,18 @@ def test_banded_synthesis_equals_whole_synthesis():
     whole = model.synthesize(y_hat, rate)
     for rows in (7, 16):
         np.testing.assert_array_equal(model.synthesize(y_hat, rate, band_rows=rows), whole)
+
+
+def test_the_readmes_python_snippet_runs_as_written():
+    """The README's "From Python" block, executed on a Kodak crop: a file at quality 4.5 that
+    decodes to the image's shape, and a search that lands within 1% of 0.4 bpp."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    snippet = readme.split("From Python:\n\n```python\n", 1)[1].split("```", 1)[0]
+    crop = _kodak(22)[:128, :192]
+    scope = {"image_uint8_hwc": crop}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    assert bitstream.parse(scope["data"])[0].rate_value == pytest.approx(4.5)
+    assert scope["image"].shape == crop.shape and scope["image"].dtype == np.uint8
+    assert abs(scope["search"].bpp - 0.4) <= 0.01 * 0.4
+    assert scope["search"].data[:4] == bitstream.MAGIC
