@@ -122,6 +122,34 @@ def test_bd_rate_within_reads_separate_fixed_rate_models_as_one_curve(tmp_path):
     assert whole == pytest.approx(25.0, abs=0.5)
 
 
+def test_bd_rate_per_image_counts_the_images_a_curve_loses_on(tmp_path):
+    """bench/bd_rate_per_image.py: one-point files joined by commas are one reference curve per
+    image; a test 25% dearer on one image and 10% cheaper on the other is above zero on 1 of 2,
+    and a codec filter keeps another codec's rows out."""
+    header = "codec,image,rate_input,bytes,bpp,psnr,ms_ssim,encode_s,decode_s,coded_fraction\n"
+
+    def q_of(r):
+        return 30 + 4 * np.log2(r / 0.1) - 0.3 * np.log2(r / 0.1) ** 2
+    fixed = []
+    for r in (0.15, 0.45, 1.2):
+        fixed.append(tmp_path / f"fixed_{r}.csv")
+        fixed[-1].write_text(header + "".join(f"fixed_{r},{i}.png,nan,1,{r},{q_of(r)},0.9,0,0,1\n"
+                                              for i in ("a", "b")))
+    rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
+    rows = [f"scr,a.png,{k},1,{r * 1.25},{q_of(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
+    rows += [f"scr,b.png,{k},1,{r * 0.9},{q_of(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
+    rows += [f"other,b.png,{k},1,{r * 9},{q_of(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
+    (tmp_path / "scr.csv").write_text(header + "".join(rows))
+    out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "bd_rate_per_image.py"),
+                          ",".join(map(str, fixed)), f"{tmp_path / 'scr.csv'}:scr", "--images"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "against fixed_0.15 (+2 codecs)" in out
+    assert "scr: 2 images, above zero on 1 of 2 with an overlap" in out
+    a = float(out.split("scr a.png: ")[1].split()[0])
+    b = float(out.split("scr b.png: ")[1].split()[0])
+    assert a == pytest.approx(25.0, abs=0.5) and b == pytest.approx(-10.0, abs=0.5)
+
+
 def test_bd_rate_within_a_quality_interval():
     """The same fits integrated over part of the overlap: a test curve 10% dearer below 33 dB
     and 10% cheaper above reads about +10% below, -10% above, between the two over all."""
