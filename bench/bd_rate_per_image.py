@@ -37,7 +37,7 @@ def curves_per_image(spec: str) -> tuple[str, dict[str, np.ndarray]]:
                 points.setdefault(row["image"], []).append((float(row["bpp"]), float(row["psnr"])))
     if not points:
         raise SystemExit(f"bd_rate_per_image: no rows for {spec!r}")
-    names = sorted(set(codecs), key=codecs.index)
+    names = list(dict.fromkeys(codecs))  # in the order first met
     name = names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} codecs)"
     return name, {image: np.asarray(p) for image, p in points.items()}
 

@@ -38,12 +38,6 @@ def read_curve(paths):
     return name, {k: v[order] for k, v in points.items()}
 
 
-def curve(paths):
-    """-> (name, bpp, PSNR in dB) of ``read_curve``."""
-    name, c = read_curve(paths)
-    return name, c["bpp"], c["psnr-rgb"]
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,16 +47,16 @@ def main():
     p.add_argument("--upto-bpp", type=float, default=1.5)
     p.add_argument("--plot", metavar="PNG", help="write the RD plot of REF and the TEST curves")
     args = p.parse_args()
+    (ref_name, ref), (range_name, range_curve) = read_curve(args.ref), read_curve(args.range)
+    tests = [read_curve(path) for path in args.tests]
     if args.plot:
-        plot_rd(args.plot, dict(read_curve(path) for path in (args.ref, *args.tests)),
-                "BD-rate against " + read_curve(args.ref)[0])
-    ref_name, ref_bpp, ref_psnr = curve(args.ref)
-    range_name, _, range_psnr = curve(args.range)
-    within = (range_psnr.min(), range_psnr.max())
+        plot_rd(args.plot, dict([(ref_name, ref), *tests]), "BD-rate against " + ref_name)
+    ref_bpp, ref_psnr = ref["bpp"], ref["psnr-rgb"]
+    within = (range_curve["psnr-rgb"].min(), range_curve["psnr-rgb"].max())
     print(f"BD-rate in PSNR (%) against {ref_name}; {range_name}'s range "
           f"{within[0]:.2f}-{within[1]:.2f} dB")
-    for path in args.tests:
-        name, bpp, psnr = curve(path)
+    for name, c in tests:
+        bpp, psnr = c["bpp"], c["psnr-rgb"]
         top = float(np.interp(np.log(args.upto_bpp), np.log(bpp), psnr))
         print(f"{name}: whole overlap {bd_rate(ref_bpp, ref_psnr, bpp, psnr):+.2f}; "
               f"within {range_name}'s range {bd_rate(ref_bpp, ref_psnr, bpp, psnr, within):+.2f}; "

@@ -76,13 +76,20 @@ def test_bd_rate_known_answers():
     assert np.isnan(bd_rate(rate, quality, rate * 100, quality + 100))
 
 
+def _psnr_at(bpp):
+    """A test RD curve that bends like a codec's: 30 dB at 0.1 bpp, +4 dB per doubling, less
+    at higher rates."""
+    doublings = np.log2(np.asarray(bpp) / 0.1)
+    return 30 + 4 * doublings - 0.3 * doublings**2
+
+
 def test_bd_rate_of_a_curve_of_three_points_is_interpolated_piecewise():
     """Three fixed-rate models against a curve: a cubic cannot be fitted to 3 points, so both
     curves are interpolated with PCHIP; on a smooth curve it reads what the cubic would."""
     rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
-    quality = 30 + 4 * np.log2(rate / 0.1) - 0.3 * np.log2(rate / 0.1) ** 2
+    quality = _psnr_at(rate)
     on_curve = np.array([0.15, 0.45, 1.2])  # other rates than the reference's, on its curve
-    q3 = 30 + 4 * np.log2(on_curve / 0.1) - 0.3 * np.log2(on_curve / 0.1) ** 2
+    q3 = _psnr_at(on_curve)
     assert bd_fit(rate, quality, on_curve * 1.25, q3) == "PCHIP"
     assert bd_fit(rate, quality, rate, quality) == "cubic"
     assert bd_rate(rate, quality, on_curve * 1.25, q3) == pytest.approx(25.0, abs=0.5)
@@ -103,15 +110,13 @@ def test_bd_rate_of_a_curve_of_three_points_is_interpolated_piecewise():
 def test_bd_rate_within_reads_separate_fixed_rate_models_as_one_curve(tmp_path):
     """bench/bd_rate_within.py: three one-point files joined by commas are one 3-point curve; a
     curve needing 25% more bits than it on its own curve reads +25% (PCHIP)."""
-    def q_of(r):
-        return 30 + 4 * np.log2(r / 0.1) - 0.3 * np.log2(r / 0.1) ** 2
     fixed = []
     for r in (0.15, 0.45, 1.2):
         fixed.append(str(tmp_path / f"fixed_{r}.json"))
-        report.write_json(fixed[-1], f"fixed_{r}", "", {"bpp": [r], "psnr-rgb": [q_of(r)]})
+        report.write_json(fixed[-1], f"fixed_{r}", "", {"bpp": [r], "psnr-rgb": [_psnr_at(r)]})
     rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
     report.write_json(tmp_path / "scr.json", "scr", "",
-                      {"bpp": list(rate * 1.25), "psnr-rgb": list(q_of(rate))})
+                      {"bpp": list(rate * 1.25), "psnr-rgb": list(_psnr_at(rate))})
     joined = ",".join(fixed)
     out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "bd_rate_within.py"), joined, joined,
                           str(tmp_path / "scr.json"), "--plot", str(tmp_path / "rd.png")],
@@ -128,17 +133,15 @@ def test_bd_rate_per_image_counts_the_images_a_curve_loses_on(tmp_path):
     and a codec filter keeps another codec's rows out."""
     header = "codec,image,rate_input,bytes,bpp,psnr,ms_ssim,encode_s,decode_s,coded_fraction\n"
 
-    def q_of(r):
-        return 30 + 4 * np.log2(r / 0.1) - 0.3 * np.log2(r / 0.1) ** 2
     fixed = []
     for r in (0.15, 0.45, 1.2):
         fixed.append(tmp_path / f"fixed_{r}.csv")
-        fixed[-1].write_text(header + "".join(f"fixed_{r},{i}.png,nan,1,{r},{q_of(r)},0.9,0,0,1\n"
-                                              for i in ("a", "b")))
+        fixed[-1].write_text(header + "".join(
+            f"fixed_{r},{i}.png,nan,1,{r},{_psnr_at(r)},0.9,0,0,1\n" for i in ("a", "b")))
     rate = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
-    rows = [f"scr,a.png,{k},1,{r * 1.25},{q_of(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
-    rows += [f"scr,b.png,{k},1,{r * 0.9},{q_of(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
-    rows += [f"other,b.png,{k},1,{r * 9},{q_of(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
+    rows = [f"scr,a.png,{k},1,{r * 1.25},{_psnr_at(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
+    rows += [f"scr,b.png,{k},1,{r * 0.9},{_psnr_at(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
+    rows += [f"other,b.png,{k},1,{r * 9},{_psnr_at(r)},0.9,0,0,1\n" for k, r in enumerate(rate)]
     (tmp_path / "scr.csv").write_text(header + "".join(rows))
     out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "bd_rate_per_image.py"),
                           ",".join(map(str, fixed)), f"{tmp_path / 'scr.csv'}:scr", "--images"],

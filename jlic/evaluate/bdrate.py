@@ -41,11 +41,16 @@ def _prepare(rate, quality):
     return np.log(rate[order]), quality[order]
 
 
+def _piecewise(n_a: int, n_b: int) -> bool:
+    """Whether a pair of curves of n_a and n_b points is fitted with PCHIP (else a cubic)."""
+    return min(n_a, n_b) < CUBIC_POINTS
+
+
 def bd_fit(ref_rate, ref_quality, test_rate, test_quality) -> str:
     """"cubic" or "PCHIP": how the BD functions fit this pair of curves (their valid points)."""
-    n = min(_valid_points(ref_rate, ref_quality)[0].size,
-            _valid_points(test_rate, test_quality)[0].size)
-    return "cubic" if n >= CUBIC_POINTS else "PCHIP"
+    piecewise = _piecewise(_valid_points(ref_rate, ref_quality)[0].size,
+                           _valid_points(test_rate, test_quality)[0].size)
+    return "PCHIP" if piecewise else "cubic"
 
 
 def _antiderivative(x, y, piecewise):
@@ -67,7 +72,7 @@ def _mean_integral_diff(x_a, y_a, x_b, y_b, interval=None):
         lo, hi = max(lo, interval[0]), min(hi, interval[1])
     if hi <= lo:
         return float("nan")
-    piecewise = min(x_a.size, x_b.size) < CUBIC_POINTS
+    piecewise = _piecewise(x_a.size, x_b.size)
     fa, fb = _antiderivative(x_a, y_a, piecewise), _antiderivative(x_b, y_b, piecewise)
     return float((fb(hi) - fb(lo)) - (fa(hi) - fa(lo))) / (hi - lo)
 
