@@ -51,9 +51,10 @@ SCR is +5.0% against w/o SC (the 30x run from the same stage 2: +10.7%; BENCHMAR
 with the per-level vectors at the base learning rate"). Per model, the fixed-rate runs
 given this whole budget (``--config.steps=50496``) code 0.254 bpp / 28.72 dB at lambda 0.0035,
 0.382 / 30.34 at 0.0067, 0.520 / 31.54 at 0.013 and 0.677 / 32.33 at 0.025, 0.44-0.85 dB above
-the three SCR runs' curves at their rates (0.30-0.44 dB above w/o SC): 26-69% of the 12624-step
-gap; over their range SCR is +13.0% to +24.5% in BD-rate against them (w/o SC +9.2%; the upper
-three alone: +15.5% to +28.2%; BENCHMARKS.md "Fixed-rate models given SCR's whole long budget").
+the three SCR runs' curves at their rates (0.30-0.44 dB above w/o SC; for the upper three
+26-69% of the 12624-step gap); over their range SCR is +13.0% to +24.5% in BD-rate against them
+(w/o SC +9.2%; the upper three alone: +15.5% to +28.2%; BENCHMARKS.md "Fixed-rate models given
+SCR's whole long budget").
 """
 
 import ml_collections
