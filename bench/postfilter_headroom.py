@@ -123,6 +123,10 @@ def main():
                    help="encoder-side refinement steps of the files (0: plain files)")
     p.add_argument("--out", default="", help="also write the report (Markdown) here")
     args = p.parse_args()
+    if args.support < 3 or args.support % 2 == 0:
+        p.error(f"--support must be an odd number of pixels >= 3, got {args.support}")
+    if args.step < 1:
+        p.error(f"--step must be a positive integer, got {args.step}")
     model = FrozenModel.load(args.model)
     if model.rate_spec.kind != "quality":
         raise SystemExit("postfilter_headroom.py: an SCR model (a quality ladder) is needed")

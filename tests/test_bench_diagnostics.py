@@ -209,3 +209,11 @@ def test_postfilter_features_vanish_on_flat_areas_and_the_fit_undoes_a_blur(benc
     green = blurred[..., 1].astype(np.int64) + ((f @ k.astype(np.int64) + 128) // 256).reshape(
         96, 128)
     np.testing.assert_array_equal(filtered[..., 1], np.clip(green, 0, 255))
+
+
+def test_postfilter_headroom_refuses_a_window_without_a_centre_by_name():
+    script = [sys.executable, os.path.join(ROOT, "bench", "postfilter_headroom.py")]
+    for args, message in ((["--support", "4"], "--support must be an odd"),
+                          (["--step", "0"], "--step must be a positive")):
+        res = subprocess.run(script + args, capture_output=True, text=True)
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
