@@ -36,7 +36,6 @@ SCR models only (a quality ladder).
 """
 
 import argparse
-import json
 import os
 
 import bootstrap  # bench/, the script's own directory
@@ -47,6 +46,8 @@ import numpy as np  # noqa: E402
 
 from jlic import DEFAULT_MODEL, codec  # noqa: E402
 from jlic.evaluate.bdrate import bd_rate  # noqa: E402
+from jlic.evaluate.metrics import psnr  # noqa: E402
+from jlic.evaluate.references import read_compressai_json  # noqa: E402
 from jlic.evaluate.run import list_images, read_rgb  # noqa: E402
 from jlic.files import atomic_write  # noqa: E402
 from jlic.frozen import FrozenModel  # noqa: E402
@@ -102,11 +103,8 @@ def fit_and_apply(image: np.ndarray, decoded: np.ndarray, support: int, step: in
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared error on the 0..255 scale (the model's objective's unit)."""
     return float(np.mean(np.square(a.astype(np.float64) - b)))
-
-
-def to_psnr(m: float) -> float:
-    return 10 * np.log10(255.0**2 / m)
 
 
 def main():
@@ -147,11 +145,11 @@ def main():
             m0, m1 = mse(decoded, image), mse(filtered, image)
             lam = model.rd_lambda(q)
             keep = lam * m1 + bpp1 < lam * m0 + bpp0
-            rows[n, j] = (bpp0, to_psnr(m0), bpp1 if keep else bpp0 + 1 / pixels,
-                          to_psnr(m1 if keep else m0), keep, to_psnr(mse(unquantized, image)),
-                          bits)
+            rows[n, j] = (bpp0, psnr(image, decoded), bpp1 if keep else bpp0 + 1 / pixels,
+                          psnr(image, filtered if keep else decoded), keep,
+                          psnr(image, unquantized), bits)
     mean = rows.mean(axis=0)
-    webp = json.load(open(args.webp))["results"]
+    (webp,) = read_compressai_json(args.webp).values()
     lines = [f"{model.label}; {len(paths)} images of {os.path.relpath(args.data, ROOT)}; "
              f"support {args.support}, "
              f"coefficients in units of 1/{args.step}"
