@@ -2,10 +2,10 @@
 
     offset  size  field
     0       4     magic b"JLIC"
-    4       1     format version (FORMAT_VERSION = 3; versions 1 and 2 are read too:
-                  version 2 also codes the elements of y wholly outside the image
-                  (``within_image``), version 1 besides codes escaped symbols otherwise
-                  (jlic.entropy.coder))
+    4       1     format version: 4 for a file with a post-filter stream, else 3
+                  (FORMAT_VERSION = 4; versions 1 and 2 are read too: version 2 also codes
+                  the elements of y wholly outside the image (``within_image``), version 1
+                  besides codes escaped symbols otherwise (jlic.entropy.coder))
     5       8     model fingerprint (first 8 bytes of SHA-256, see jlic.frozen)
     13      4     image height, uint32 LE (pixels)
     17      4     image width, uint32 LE (pixels)
@@ -14,7 +14,8 @@
     23      4     rate value, float32 LE
     27      1     number of streams S
     28      4*S   stream lengths, uint32 LE (bytes)
-    ...           the streams, in order (z, then y)
+    ...           the streams, in order: z, y, and from version 4 the post-filter's
+                  coefficients (jlic.postfilter; S = 3, versions 1-3 have S = 2)
     end-4   4     CRC-32 of everything before it
 
 ``parse`` validates every field, the lengths against the file size and the checksum before
@@ -33,8 +34,9 @@ from jlic.errors import BitstreamError
 from jlic.rate import BY_FILE_CODE
 
 MAGIC = b"JLIC"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
+PLAIN_VERSION = 3  # what a file without a post-filter is written as (any jlic since 3 reads it)
 Y_STRIDE = 16  # pixels per element of y along each side (the analysis downsamples by 16)
 MAX_SIDE = 16384  # pixels; bounds the memory a file can make the decoder allocate
 MAX_FILE_BYTES = 1 << 31  # more than any image of MAX_SIDE^2 pixels needs at any rate
@@ -71,17 +73,21 @@ def within_image(y_shape, height: int, width: int,
 
 def pack(header: Header, streams: list[bytes]) -> bytes:
     """-> the file: fixed header (with the stream count), stream lengths (uint32 LE), streams,
-    CRC-32 of all that precedes it. Always writes ``FORMAT_VERSION``."""
-    fixed = _FIXED.pack(MAGIC, FORMAT_VERSION, header.fingerprint, header.height, header.width,
+    CRC-32 of all that precedes it. ``streams``: z and y (written as version 3), or z, y and
+    the post-filter (version 4)."""
+    if len(streams) not in (2, 3):
+        raise ValueError(f"a file has 2 or 3 streams, got {len(streams)}")
+    version = FORMAT_VERSION if len(streams) == 3 else PLAIN_VERSION
+    fixed = _FIXED.pack(MAGIC, version, header.fingerprint, header.height, header.width,
                         header.channels, header.rate_code, header.rate_value, len(streams))
     body = fixed + struct.pack(f"<{len(streams)}I", *map(len, streams)) + b"".join(streams)
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, list[bytes]]:
-    """-> (header, streams) of a file, checking magic, version, CRC, image size, channels and
-    stream lengths (and their count, if ``expected_streams``) before anything else is read.
-    Raises ``BitstreamError`` naming the first problem."""
+def parse(data: bytes) -> tuple[Header, list[bytes]]:
+    """-> (header, streams) of a file, checking magic, version, CRC, image size, channels,
+    the stream count (3 for version 4, else 2) and stream lengths before anything else is
+    read. Raises ``BitstreamError`` naming the first problem."""
     n = len(data)
     if n < _FIXED.size + _CRC:
         raise BitstreamError(f"file too short to be a jlic file ({n} bytes)")
@@ -101,8 +107,10 @@ def parse(data: bytes, expected_streams: int | None = None) -> tuple[Header, lis
         raise BitstreamError(f"unsupported channel count {c}")
     if kind not in BY_FILE_CODE:
         raise BitstreamError(f"unknown rate kind {kind}")
-    if expected_streams is not None and count != expected_streams:
-        raise BitstreamError(f"file has {count} streams, expected {expected_streams}")
+    expected_streams = 3 if version >= 4 else 2
+    if count != expected_streams:
+        raise BitstreamError(f"file has {count} streams, a version {version} file has "
+                             f"{expected_streams}")
     lengths_end = _FIXED.size + 4 * count
     if lengths_end > n - _CRC:
         raise BitstreamError("file too short for its stream table")

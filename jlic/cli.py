@@ -160,8 +160,9 @@ def cmd_info(args) -> None:
     print(f"model:       {header.fingerprint.hex()}")
     spec = BY_FILE_CODE[header.rate_code]
     print(f"rate input:  {spec.kind}" + (f" = {header.rate_value:g}" if spec.allowed else ""))
+    names = ("z", "y", "post-filter")[:len(streams)]  # parse checks the count
     print("streams:     " + ", ".join(f"{n} {len(s)} bytes"
-                                      for n, s in zip(("z", "y"), streams, strict=True)))
+                                      for n, s in zip(names, streams, strict=True)))
     if coded:
         print(f"coded:       {coded}")
 

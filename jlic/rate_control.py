@@ -153,9 +153,11 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
 
     Returns a ``RateSearch`` (file bytes, rate input used, bpp, probes, reachable). With
     ``strict`` the file is never above the target. With ``refine_steps`` (``jlic.refine``)
-    the search first runs unrefined; then the latents are refined at the rate input it found,
-    held to a band of file sizes around the target (half the tolerance; strict: its lower
-    half), at most ``MAX_REFINED_PROBES`` times. Unconstrained refined sizes are not a smooth
+    the search first runs unrefined (and where a post-filter pays at the rate input it found,
+    ``codec.Encoder.filter_bpp``, once more for the target less the filter's bytes); then the
+    latents are refined at the rate input it found, held to a band of file sizes around the
+    target (half the tolerance; strict: its lower half), at most ``MAX_REFINED_PROBES``
+    times. Unconstrained refined sizes are not a smooth
     function of the rate input (each refinement ends elsewhere: +-10% between nearby inputs),
     so no search over the rate input closes in on them; where no refined file lands, the
     unrefined one is returned (``refined`` False): the target comes first. ``probes`` counts
@@ -165,11 +167,18 @@ def compress_to_bpp(model, image, target_bpp: float, *, strict: bool = False,
         raise RateError(f"target bpp must be positive and finite, got {target_bpp}")
     rate_range(model)  # refuses models without a rate input before any work
     refining = codec.Encoder(model, image, refine_steps) if refine_steps else None  # checks
-    plain = _run(_Search(model, codec.Encoder(model, image), target_bpp, strict, tolerance),
-                 max_probes)
+    unrefined = codec.Encoder(model, image)
+    plain = _run(_Search(model, unrefined, target_bpp, strict, tolerance), max_probes)
     if refining is None or not plain.reachable:
         return plain
-    return _refined_search(plain, refining, target_bpp, strict, tolerance)
+    start = plain
+    filter_bpp = refining.filter_bpp(plain.rate)
+    if filter_bpp:  # refine from the latents of a file that leaves room for the filter
+        shifted = _run(_Search(model, unrefined, target_bpp - filter_bpp, strict, tolerance),
+                       max_probes)
+        start = shifted if shifted.reachable else plain
+        plain.probes += shifted.probes
+    return _refined_search(plain, start, refining, target_bpp, strict, tolerance)
 
 
 def _lands(bpp, target, tolerance, strict) -> bool:
@@ -180,21 +189,22 @@ def _lands(bpp, target, tolerance, strict) -> bool:
     return abs(bpp - target) <= tolerance * target
 
 
-def _refined_search(plain: RateSearch, encoder, t, strict, tol) -> RateSearch:
-    """Refined encodes (``encoder`` refines) at the unrefined result's rate input, held to a
-    band of file sizes around the target ``t`` bpp (``jlic.refine``: the unrefined file
-    calibrates the model's estimate); a second attempt shifts the band by the first one's
-    miss."""
+def _refined_search(plain: RateSearch, start: RateSearch, encoder, t, strict, tol) -> RateSearch:
+    """Refined encodes (``encoder`` refines) at the rate input of ``start`` (the unrefined
+    file for the target less the post-filter's bytes, or ``plain``, the one for the target),
+    held to a band of file sizes around the target ``t`` bpp (``jlic.refine``: the unrefined
+    file calibrates the model's estimate); a second attempt shifts the band by the first one's
+    miss. Where neither lands, ``plain``."""
     lo, hi = (t * (1 - 0.75 * tol), t * (1 - 0.25 * tol)) if strict else \
         (t * (1 - 0.5 * tol), t * (1 + 0.5 * tol))
     pixels = encoder.height * encoder.width
     history = list(plain.history)
     for attempt in range(1, MAX_REFINED_PROBES + 1):
-        data = encoder.encode(plain.rate, bpp_band=(lo, hi, plain.bpp))
+        data = encoder.encode(start.rate, bpp_band=(lo, hi, start.bpp))
         b = 8 * len(data) / pixels
-        history.append((plain.rate, b))
+        history.append((start.rate, b))
         if _lands(b, t, tol, strict):
-            return RateSearch(data, plain.rate, b, plain.probes + attempt, True, history,
+            return RateSearch(data, start.rate, b, plain.probes + attempt, True, history,
                               refined=True)
         shift = math.sqrt(lo * hi) / b  # aim the band where the file should have been
         lo, hi = lo * shift, hi * shift

@@ -39,8 +39,10 @@ step of ``refine_lr`` fails the same way). The step is 0.005 since phase P (whos
 trained on rounded latents wants smaller steps, as ``refine_lr``'s law does at low rates):
 +0.30 dB over the plain file on kodim04, 12 and 19 at 0.25 / 0.5 / 1 bpp, where 0.01 gave +0.23.
 
-Only the encoder changes: the file format and the decoder are the same, refined files decode
-with any jlic and stay bit-exact (the symbols are quantized by the exact path as always).
+Refinement changes only the encoder: the latents are coded as any others and decode bit-exactly
+(the symbols are quantized by the exact path as always). The refined file then also carries a
+post-filter fitted to its decoded image where that lowers J further (``codec.Encoder``,
+``jlic.postfilter``; format 4, read by jlic since that format).
 Measured on phase I, the model bundled before phase P (BENCHMARKS.md "Encoder-side
 refinement"): the real J of refined over plain files on four CID22 validation photos (512x512,
 q = 2, 4.5, 7; ``bench/refine_objective.py``), 20 steps: straight-through gradients at a fixed

@@ -1,7 +1,8 @@
 """The pieces of the diagnostic bench scripts whose numbers BENCHMARKS.md reports: the
 reconstruction point of ``bench/transform_ceiling.py``, the checkerboard context model of
-``bench/context_headroom.py``, the masked / open SCR coding of ``bench/scr_mask_value.py`` and
-the per-image post-filter of ``bench/postfilter_headroom.py``."""
+``bench/context_headroom.py``, the masked / open SCR coding of and
+``bench/scr_mask_value.py`` (the post-filter's bench uses ``jlic.postfilter``,
+tests/test_postfilter.py)."""
 
 import os
 import re
@@ -30,10 +31,9 @@ def bench(monkeypatch):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
     import context_headroom
-    import postfilter_headroom
     import scr_mask_value
     import transform_ceiling
-    return transform_ceiling, context_headroom, scr_mask_value, postfilter_headroom
+    return transform_ceiling, context_headroom, scr_mask_value
 
 
 def test_bin_centroid_is_the_mean_of_the_gaussian_over_the_bin(bench):
@@ -174,46 +174,5 @@ def test_scr_mask_value_prints_each_gamma_strength_and_refuses_a_model_without_a
     freeze(build_model(rngs=nnx.Rngs(0), **wosc_cfg), wosc_cfg).save(str(wosc))
     for args, message in ((["--model", str(wosc)], "has no selective compression"),
                           (["--model", str(scr), "--gamma-scales", "0,1"], "--gamma-scales")):
-        res = subprocess.run(script + args, capture_output=True, text=True)
-        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
-
-
-def test_postfilter_features_vanish_on_flat_areas_and_the_fit_undoes_a_blur(bench):
-    """Every tap is a difference: the spatial ones vanish on a flat area, the colour ones on a grey
-    one, so rounding the coefficients cannot move an image's mean far; on a blurred photo
-    the least-squares filter, rounded to integers and applied in integer arithmetic, brings
-    back part of what the blur took, and its code length is counted."""
-    postfilter = bench[3]
-    flat = np.full((9, 11, 3), (17, 130, 250), np.uint8)
-    for c in range(3):
-        f = postfilter.features(flat, c, 5)
-        assert f.shape == (99, 3 * 12 + 2 + 1) and f.dtype == np.int64
-        assert (f[:, -1] == 1).all() and len(set(map(tuple, f))) == 1  # the same everywhere
-        assert np.count_nonzero(f[0, :-1]) == 2  # only the two colour differences
-        assert not postfilter.features(np.full((9, 11, 3), 99, np.uint8), c, 5)[:, :-1].any()
-    assert [postfilter.exp_golomb_bits(np.array([v])) for v in (0, 1, -1, 2, 3, -3)] == \
-        [1, 3, 3, 5, 5, 5]
-
-    image = np.asarray(Image.open(KODIM23).convert("RGB"))[200:296, 300:428]
-    pad = np.pad(image.astype(np.float64), ((1, 1), (1, 1), (0, 0)), mode="edge")
-    blurred = np.round(sum(pad[i:i + 96, j:j + 128] for i in range(3) for j in range(3)) / 9)
-    blurred = blurred.astype(np.uint8)
-    filtered, unquantized, bits = postfilter.fit_and_apply(image, blurred, 5, 256)
-    mse = [postfilter.mse(a, image) for a in (blurred, unquantized, filtered)]
-    assert mse[1] < 0.8 * mse[0] and mse[2] < mse[0] and mse[2] < 1.05 * mse[1]
-    assert bits > 3 * 39  # at least one bit per coefficient
-    f = postfilter.features(blurred, 1, 5)  # the green channel, recomputed by hand
-    target = image[..., 1].astype(np.float64).ravel() - blurred[..., 1].ravel()
-    ff = f.astype(np.float64)
-    k = np.round(np.linalg.solve(ff.T @ ff + 1e-3 * np.eye(ff.shape[1]), ff.T @ target) * 256)
-    green = blurred[..., 1].astype(np.int64) + ((f @ k.astype(np.int64) + 128) // 256).reshape(
-        96, 128)
-    np.testing.assert_array_equal(filtered[..., 1], np.clip(green, 0, 255))
-
-
-def test_postfilter_headroom_refuses_a_window_without_a_centre_by_name():
-    script = [sys.executable, os.path.join(ROOT, "bench", "postfilter_headroom.py")]
-    for args, message in ((["--support", "4"], "--support must be an odd"),
-                          (["--step", "0"], "--step must be a positive")):
         res = subprocess.run(script + args, capture_output=True, text=True)
         assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import AFB_CONFIG, KODAK, PYTHON, ROOT, perturbed_afb, perturbed_scr
-from jlic import DEFAULT_MODEL, codec
+from jlic import DEFAULT_MODEL, bitstream, codec
 from jlic.frozen import FrozenModel, freeze
 
 DEFAULT = DEFAULT_MODEL
@@ -63,6 +63,15 @@ def _encode_set(tmp_path, images, scr_path, afb_path, compact_path):
                 open(f, "wb").write(data)
                 files[model_path].append(f)
                 expected[f] = hashlib.sha256(lat.y_hat.tobytes()).hexdigest()
+    # a refined file with a post-filter stream (format 4; y_hat as this process decodes it)
+    model = FrozenModel.load(DEFAULT)
+    image = np.asarray(Image.open(os.path.join(KODAK, "kodim23.png")).convert("RGB"))
+    data = codec.compress(model, image[128:384, 192:576], 5.0, refine_steps=3)
+    assert bitstream.parse(data)[0].version == 4
+    f = str(tmp_path / "default-refined.jlic")
+    open(f, "wb").write(data)
+    files[DEFAULT].append(f)
+    expected[f] = hashlib.sha256(codec.decode_y_hat(model, data)[1].tobytes()).hexdigest()
     return expected, files
 
 

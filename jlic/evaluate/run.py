@@ -66,8 +66,7 @@ def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0) -> 
         pixels = image.shape[0] * image.shape[1]
         for rate in rates:
             t0 = time.perf_counter()
-            lat = codec.quantized_latents(model, image, rate, refine_steps)
-            data = codec.pack_latents(model, lat, image.shape[0], image.shape[1], 3)
+            data = codec.Encoder(model, image, refine_steps).encode(rate)
             t1 = time.perf_counter()
             decoded = codec.decompress(model, data)
             t2 = time.perf_counter()
@@ -75,7 +74,7 @@ def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0) -> 
             records.append(Record(name, os.path.basename(path),
                                   float("nan") if rate is None else float(rate), len(data),
                                   8 * len(data) / pixels, p, m, t1 - t0, t2 - t1,
-                                  lat.coded_fraction))
+                                  float(codec.coded_mask(model, data).mean())))
             bar.update()
     bar.close()
     return records
