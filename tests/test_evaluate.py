@@ -328,3 +328,45 @@ def test_eval_defaults_to_the_bundled_model_and_refuses_bad_options_before_any_w
     assert "quality rate input" in curve["description"]
     assert len(curve["results"]["bpp"]) == 2
     assert curve["results"]["bpp"][0] < curve["results"]["bpp"][1]
+
+
+def test_an_interrupted_evaluation_resumes_from_its_records(tmp_path):
+    data = tmp_path / "imgs"
+    data.mkdir()
+    for name in ("kodim01.png", "kodim02.png"):
+        Image.open(os.path.join(KODAK, name)).convert("RGB").crop((0, 0, 192, 128)).save(
+            data / name)
+    out = tmp_path / "out"
+
+    def run_eval():
+        res = subprocess.run([PYTHON, os.path.join(ROOT, "eval.py"), "--model",
+                              os.path.join(ROOT, "tests", "data", "golden.jlicm"),
+                              "--data", str(data), "--out", str(out), "--baselines", "",
+                              "--refs", "none", "--no-progress"],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert res.returncode == 0, res.stderr
+        rows = (out / "per_image.csv").read_text().splitlines()[1:]
+        return {r.split(",")[1]: float(r.split(",")[4]) for r in rows}, \
+            (out / "summary.md").read_text()
+
+    first, summary = run_eval()
+    assert "earlier run" not in summary
+    journal = out / "records.jsonl"
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 2
+    # an edited record proves reuse; the second line cut short as by a kill mid-write
+    entry = json.loads(lines[0])
+    assert entry["record"]["image"] == "kodim01.png"
+    entry["record"]["bpp"] = 7.5
+    journal.write_text(json.dumps(entry) + "\n" + lines[1][:40])
+    second, summary = run_eval()
+    assert second == {"kodim01.png": 7.5, "kodim02.png": first["kodim02.png"]}
+    assert "1 of 2 model measurements are from an earlier run" in summary
+    assert [json.loads(line)["record"]["image"] for line in journal.read_text().splitlines()] \
+        == ["kodim01.png", "kodim02.png"]
+    # a changed image is measured again, not taken from the records
+    Image.open(os.path.join(KODAK, "kodim01.png")).convert("RGB").crop((64, 64, 256, 192)).save(
+        data / "kodim01.png")
+    third, summary = run_eval()
+    assert third["kodim01.png"] != 7.5 and third["kodim02.png"] == first["kodim02.png"]
+    assert "1 of 2 model measurements" in summary

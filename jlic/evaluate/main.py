@@ -16,6 +16,7 @@ from jlic.errors import JlicError
 from jlic.evaluate import references as refs_lib
 from jlic.evaluate import report, run
 from jlic.evaluate.baselines import JPEG_QUALITIES, WEBP_QUALITIES
+from jlic.evaluate.journal import RECORDS_FILE, Journal, file_digest
 from jlic.files import atomic_write
 from jlic.frozen import FrozenModel
 from jlic.rate import BPP_TARGET, NONE, QUALITY
@@ -84,7 +85,7 @@ def _load_family(files: list[str]) -> list[FrozenModel]:
     return models
 
 
-def _model_curves(args, paths, progress):
+def _model_curves(args, paths, progress, journal):
     curves, records = {}, []
     for spec in args.model:
         name, _, path = spec.rpartition("=")
@@ -92,9 +93,9 @@ def _model_curves(args, paths, progress):
         models = _load_family(files)
         name = name or os.path.splitext(os.path.basename(files[0]))[0]
         rs = []
-        for position, model in enumerate(models, 1):
+        for position, (file, model) in enumerate(zip(files, models, strict=True), 1):
             member = run.evaluate_model(model, paths, _rates(model, args), name, progress,
-                                        args.refine)
+                                        args.refine, journal, file_digest(file))
             rs += member if len(models) == 1 else [replace(r, rate_input=float(position))
                                                    for r in member]
         curves[name] = run.curve(rs)
@@ -161,7 +162,8 @@ def evaluate(args, command: str) -> str:
         paths = paths[:2]
     os.makedirs(args.out, exist_ok=True)
     progress = not args.no_progress
-    tested, model_records = _model_curves(args, paths, progress)
+    journal = Journal(args.out, run.Record)
+    tested, model_records = _model_curves(args, paths, progress, journal)
     baselines, baseline_records = _baseline_curves(args, paths, progress)
     references = _references(args.refs)
     curves = {**tested, **baselines}
@@ -173,7 +175,10 @@ def evaluate(args, command: str) -> str:
     atomic_write(os.path.join(args.out, "bd_rate.md"), bd_md.encode())
     summary = (f"# Evaluation on {len(paths)} images of {args.data}\n\n"
                f"Command: `{command}`\n\nAll rates are whole-file sizes; PSNR and MS-SSIM "
-               "are on the decoded 8-bit RGB images; values are means over images.\n\n"
+               "are on the decoded 8-bit RGB images; values are means over images."
+               + (f" {journal.reused} of {len(model_records)} model measurements are from an "
+                  f"earlier run into this folder (`{RECORDS_FILE}`; their times are that "
+                  "run's)." if journal.reused else "") + "\n\n"
                + report.markdown_table(_points(curves)) + "\n" + bd_md)
     atomic_write(os.path.join(args.out, "summary.md"), summary.encode())
     return summary

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from jlic import codec
 from jlic.evaluate.baselines import pillow_round_trip
+from jlic.evaluate.journal import Journal, code_digest, file_digest
 from jlic.evaluate.metrics import MIN_SIDE, ms_ssim, psnr
 from jlic.imageio import read_image
 
@@ -56,15 +57,28 @@ def _quality(original, decoded):
     return psnr(original, decoded), msssim
 
 
-def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0) -> list[Record]:
+def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0,
+                   journal: Journal | None = None, model_digest: str = "") -> list[Record]:
     """Codes every image at every rate input (``refine_steps``: encoder-side refinement,
-    ``jlic.refine``); encode time is per file, analysis included."""
+    ``jlic.refine``); encode time is per file, analysis included. With a ``journal``, records
+    it holds for the same model file (``model_digest``, sha256), options, image and jlic are
+    reused and each new one is kept there as soon as it is measured."""
     records = []
     bar = tqdm(total=len(paths) * len(rates), desc=name, disable=not progress, leave=False)
     for path in paths:
-        image = read_rgb(path)
-        pixels = image.shape[0] * image.shape[1]
+        image = None
+        image_digest = file_digest(path) if journal is not None else ""
         for rate in rates:
+            key = {"model": model_digest, "refine": refine_steps, "jlic": code_digest(),
+                   "image": image_digest, "codec": name, "rate": rate}
+            earlier = journal.lookup(key) if journal is not None else None
+            if earlier is not None:
+                records.append(earlier)
+                bar.update()
+                continue
+            if image is None:
+                image = read_rgb(path)
+                pixels = image.shape[0] * image.shape[1]
             t0 = time.perf_counter()
             data = codec.Encoder(model, image, refine_steps).encode(rate)
             t1 = time.perf_counter()
@@ -75,6 +89,8 @@ def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0) -> 
                                   float("nan") if rate is None else float(rate), len(data),
                                   8 * len(data) / pixels, p, m, t1 - t0, t2 - t1,
                                   float(codec.coded_mask(model, data).mean())))
+            if journal is not None:
+                journal.add(key, records[-1])
             bar.update()
     bar.close()
     return records
