@@ -212,8 +212,8 @@ class Encoder:
         where it lowers J there, else 0: the size a refined file for a target leaves it."""
         rate = check_rate(self.model, rate)
         if rate not in self._filter_bpp:
-            lat = _quantize(self.model, *self.analysis(rate), rate, self.height, self.width)
-            (plain, j_plain), (filtered, j_filtered) = self._with_and_without_filter(lat)
+            (plain, j_plain), (filtered, j_filtered) = self._with_and_without_filter(
+                self._unrefined(rate))
             self._filter_bpp[rate] = 8 * (len(filtered) - len(plain)) / (
                 self.height * self.width) if j_filtered < j_plain else 0.0
         return self._filter_bpp[rate]
@@ -227,19 +227,18 @@ class Encoder:
         J = lambda * MSE + bpp (``rd_objective``)."""
         decoded = self.model.synthesize(lat.y_hat, lat.rate)[0, : self.height, : self.width]
         coefficients = postfilter.fit(self.rgb, decoded)
-        lmbda, pixels = self.model.rd_lambda(lat.rate), self.height * self.width
-        out = []
-        for data, image in ((self._pack(lat), decoded),
-                            (self._pack(lat, coefficients),
-                             postfilter.apply(decoded, coefficients))):
-            mse = np.mean(np.square(image.astype(np.float64) - self.rgb))
-            out.append((data, lmbda * mse + 8 * len(data) / pixels))
-        return out
+        lmbda = self.model.rd_lambda(lat.rate)
+        return [(data, _rd_cost(lmbda, self.rgb, image, data))
+                for data, image in ((self._pack(lat), decoded),
+                                    (self._pack(lat, coefficients),
+                                     postfilter.apply(decoded, coefficients)))]
+
+    def _unrefined(self, rate) -> Latents:
+        return _quantize(self.model, *self.analysis(rate), rate, self.height, self.width)
 
     def estimated_bpp(self, rate=None) -> float:
         rate = check_rate(self.model, rate)
-        lat = _quantize(self.model, *self.analysis(rate), rate, self.height, self.width)
-        return lat.estimated_bits / (self.height * self.width)
+        return self._unrefined(rate).estimated_bits / (self.height * self.width)
 
 
 def quantized_latents(model: FrozenModel, image: np.ndarray, rate=None,
@@ -391,5 +390,11 @@ def rd_objective(model: FrozenModel, image: np.ndarray, data: bytes, rate=None) 
     + bpp, where MSE is between ``image`` (uint8, 0..255) and the decoded file ``data`` on the
     0..255 scale, bpp is the whole file's size in bits per pixel and lambda is the model's
     training lambda at ``rate`` (``FrozenModel.rd_lambda``)."""
-    mse = np.mean(np.square(decompress(model, data).astype(np.float64) - image))
-    return model.rd_lambda(rate) * mse + 8 * len(data) / (image.shape[0] * image.shape[1])
+    return _rd_cost(model.rd_lambda(rate), image, decompress(model, data), data)
+
+
+def _rd_cost(lmbda: float, original: np.ndarray, decoded: np.ndarray, data: bytes) -> float:
+    """lambda * MSE + bpp of a file ``data`` that decodes to ``decoded`` (uint8, the shape of
+    ``original``; MSE on the 0..255 scale, bpp of the whole file)."""
+    mse = np.mean(np.square(decoded.astype(np.float64) - original))
+    return lmbda * mse + 8 * len(data) / (original.shape[0] * original.shape[1])
