@@ -60,7 +60,7 @@ class Journal:
 
     def __init__(self, folder: str, record_type):
         self.path = os.path.join(folder, RECORDS_FILE)
-        self.reused = 0
+        self.reused = 0  # lookups answered from earlier runs' records
         self._records = {}
         if os.path.exists(self.path):
             with open(self.path, "rb") as f:
@@ -77,11 +77,12 @@ class Journal:
                 except (ValueError, KeyError, TypeError):
                     continue  # not a record of this jlic: measured again
                 self._records[key] = record
+        self._earlier = set(self._records)  # the keys of earlier runs
 
     def lookup(self, key: dict):
         """The record measured earlier under ``key``, or None."""
         record = self._records.get(_canonical(key))
-        if record is not None:
+        if record is not None and _canonical(key) in self._earlier:
             self.reused += 1
         return record
 
