@@ -19,7 +19,10 @@ import sys
 import time
 
 from jlic import DEFAULT_MODEL, cpu_flags
-from jlic.rate import BY_FILE_CODE, QUALITY
+
+cpu_flags.configure("codec")  # before numpy and JAX load (jlic.rate imports numpy)
+
+from jlic.rate import BY_FILE_CODE, QUALITY  # noqa: E402
 
 
 def _default_fingerprint() -> bytes:
@@ -245,7 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    cpu_flags.configure("codec")
     args = build_parser().parse_args(argv)
     from jlic.errors import JlicError
 

@@ -98,3 +98,29 @@ def test_decoded_images_are_written_losslessly_in_the_format_the_extension_names
             decoded[ext] = np.asarray(im.convert("RGB"))
     for ext in decoded:
         np.testing.assert_array_equal(decoded[ext], decoded[".png"])
+
+
+def test_the_jlic_command_runs_numpys_blas_on_one_thread():
+    """cpu_flags must act before numpy loads OpenBLAS (which reads its settings once): the CLI
+    module imports numpy, so its configure() runs at the top of jlic.cli."""
+    probe = """
+import ctypes, sys
+import jlic.cli  # noqa: F401  (what the jlic command imports first)
+import numpy  # noqa: F401
+paths = {line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower()
+         and ".so" in line}
+for path in paths:
+    lib = ctypes.CDLL(path)
+    for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                 "openblas_get_num_threads"):
+        if hasattr(lib, name):
+            print(getattr(lib, name)())
+            sys.exit(0)
+sys.exit("no OpenBLAS thread count found in " + repr(paths))
+"""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    res = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                         env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "1"
