@@ -81,8 +81,9 @@ class Journal:
 
     def lookup(self, key: dict):
         """The record measured earlier under ``key``, or None."""
-        record = self._records.get(_canonical(key))
-        if record is not None and _canonical(key) in self._earlier:
+        canonical = _canonical(key)
+        record = self._records.get(canonical)
+        if record is not None and canonical in self._earlier:
             self.reused += 1
         return record
 
