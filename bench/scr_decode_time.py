@@ -53,9 +53,9 @@ def main():
             side = median_seconds(lambda d=data: codec.coded_mask(model, d), args.repeats)
             with_y = median_seconds(lambda d=data: codec.decode_y_hat(model, d), args.repeats)
             whole = median_seconds(lambda d=data: codec.decompress(model, d), args.repeats)
-            mask = codec.coded_mask(model, data)
-            rows.append((8 * len(data) / (image.shape[0] * image.shape[1]), mask.mean(),
-                         mask.sum(), side, with_y - side, whole - with_y, whole))
+            coded, total = codec.coded_elements(model, data)
+            rows.append((8 * len(data) / (image.shape[0] * image.shape[1]), coded / total,
+                         coded, side, with_y - side, whole - with_y, whole))
         m = np.mean(np.array(rows[-len(images):]), axis=0)
         print(f"{q:7g} {m[0]:6.3f} {100 * m[1]:7.1f}% {m[3]:13.3f} {m[4]:6.3f} {m[5]:14.3f} "
               f"{m[6]:11.3f}")

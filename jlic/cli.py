@@ -99,7 +99,8 @@ def _verbose_report(model, image, data, t_enc: float) -> str:
     if min(image.shape[:2]) >= MIN_SIDE:
         line += f", MS-SSIM {ms_ssim(image, decoded):.4f}"
     if model.rate_spec is QUALITY:
-        line += f", {100 * codec.coded_mask(model, data).mean():.1f}% of y coded"
+        coded, total = codec.coded_elements(model, data)
+        line += f", {100 * coded / total:.1f}% of y coded"
     line += f" (encode {t_enc:.2f} s, decode check {t_dec:.2f} s)"
     if model.label:
         line += f"\nmodel: {model.label}"
@@ -153,8 +154,8 @@ def cmd_info(args) -> None:
     coded = None  # SCR files: from the z stream alone (y is not decoded)
     if header.rate_code == QUALITY.file_code and (
             args.model or header.fingerprint == _default_fingerprint()):
-        mask = codec.coded_mask(_load_model(args.model), data)
-        coded = f"{int(mask.sum())} of {mask.size} y elements ({100 * mask.mean():.1f}%)"
+        n, total = codec.coded_elements(_load_model(args.model), data)
+        coded = f"{n} of the {total} y elements over the image ({100 * n / total:.1f}%)"
     pixels = header.height * header.width
     print(f"file:        {args.input}")
     print(f"size:        {len(data)} bytes, {8 * len(data) / pixels:.4f} bpp")

@@ -46,10 +46,6 @@ class Latents:
     y_hat: np.ndarray  # (1, 4h, 4w, M) float32: what the decoder reconstructs
     estimated_bits: float  # bits the integer tables assign to the coded symbols (no escapes)
 
-    @property
-    def coded_fraction(self) -> float:
-        return float(self.mask.mean())
-
 
 def check_rate(model: FrozenModel, rate) -> float | None:
     """Validates the rate input for the model (``jlic.rate``); returns it as the float32 value
@@ -330,8 +326,19 @@ def _decode_side_information(model: FrozenModel, data: bytes, whole_image: bool 
 
 
 def coded_mask(model: FrozenModel, data: bytes) -> np.ndarray:
-    """The elements of y a file codes, (1, H/16, W/16, M) bool, from its z stream alone."""
+    """The elements of y a file codes, (1, H', W', M) bool (H' = ceil(H / 64) * 4, likewise W':
+    the padded image's y), from its z stream alone."""
     return _decode_side_information(model, data)[2]["mask"]
+
+
+def coded_elements(model: FrozenModel, data: bytes) -> tuple[int, int]:
+    """(coded, total): the elements of y over the image, ceil(H / 16) x ceil(W / 16) x M, and
+    how many of them a file codes (SCR's selected elements; all of them for other models). The
+    elements that cover only the padding to a multiple of 64 are not counted: from format 3 no
+    file codes them, and they are not part of the image. From the z stream alone."""
+    header, _, p, *_ = _decode_side_information(model, data)
+    inside = bitstream.within_image(p["mask"].shape, header.height, header.width)
+    return int((p["mask"] & inside).sum()), int(inside.sum()) * p["mask"].shape[-1]
 
 
 def decode_y_hat(model: FrozenModel, data: bytes, *, return_mask: bool = False):

@@ -32,6 +32,20 @@ def test_compress_info_decompress_with_the_default_model(tmp_path):
     assert np.asarray(Image.open(png)).shape == (512, 768, 3)
 
 
+def test_the_coded_fraction_counts_only_the_elements_over_the_image(tmp_path):
+    """A 150x100 image is padded to 192x128: y has 12x8 positions, 10x7 of them over the
+    image. The bundled model codes all of those (it selects nothing away), and says so."""
+    crop = tmp_path / "crop.png"
+    Image.open(os.path.join(KODAK, "kodim23.png")).crop((0, 0, 150, 100)).save(crop)
+    out = tmp_path / "crop.jlic"
+    res = jlic("compress", crop, "-o", out, "--verbose")
+    assert res.returncode == 0, res.stderr
+    assert "100.0% of y coded" in res.stdout
+    info = jlic("info", out)
+    assert f"coded:       {10 * 7 * 192} of the {10 * 7 * 192} y elements over the image " \
+           "(100.0%)" in info.stdout, info.stdout
+
+
 def test_grayscale_and_rgba_inputs(tmp_path):
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (40, 50), dtype=np.uint8)).save(tmp_path / "g.png")

@@ -146,6 +146,8 @@ def test_format_3_codes_only_the_elements_over_the_image(golden):
     p = golden.coding_params_from_symbols(lat.z_sym)
     np.testing.assert_array_equal(y_hat[:, 5:], p["mean"][:, 5:])
     assert codec.coded_mask(golden, codec.compress(golden, _kodak(3)[:64, :96]))[:, :4, :6].all()
+    # every element over the image is coded: the fraction reported counts no padding
+    assert codec.coded_elements(golden, data) == (5 * 7 * mask.shape[-1],) * 2
 
 
 GOLDEN_FILE_SHA = "7b524e62ed56fefb"  # format 3 (format 2: 10752d930a0e6d7a, format 1: 919e1...)

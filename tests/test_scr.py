@@ -82,7 +82,7 @@ def test_files_code_what_the_float_model_codes_where_gamma_is_near_zero():
     assert (np.asarray(model.importance_map(features)) == 0.0).mean() > 0.1  # the case arises
     m_adj = np.asarray(model.adjusted_importance(features, jnp.asarray([8.0])))
     np.testing.assert_array_equal(lat.mask, m_adj > 0.5)
-    assert lat.coded_fraction == 1.0
+    assert lat.mask.all()
 
 
 @pytest.mark.parametrize("q", [1.0, 2.5, 8.0])
@@ -97,7 +97,17 @@ def test_files_round_trip_exactly_at_fractional_quality(scr_frozen, q):
     # unselected elements decode to the prior mean (0 for the scale hyperprior)
     p = scr_frozen.coding_params_from_symbols(lat.z_sym, q)
     np.testing.assert_array_equal(y_hat[~mask], p["mean"][~mask])
-    assert lat.coded_fraction < 1.0 and (q == 1.0 or lat.coded_fraction > 0.0)
+    assert not lat.mask.all() and (q == 1.0 or lat.mask.any())
+
+
+def test_the_coded_elements_are_those_selected_over_the_image(scr_frozen):
+    """A 150x100 crop is padded to 192x128 (y: 12x8, 10x7 over the image): the count is of the
+    selected elements among those over the image."""
+    data = codec.compress(scr_frozen, _kodak_crop()[:100, :150], 4.0)
+    mask = codec.coded_mask(scr_frozen, data)
+    coded, total = codec.coded_elements(scr_frozen, data)
+    assert total == 7 * 10 * mask.shape[-1]
+    assert coded == mask[:, :7, :10].sum() == mask.sum() and 0 < coded < total
 
 
 def test_lower_quality_selects_fewer_elements_and_smaller_files(scr_frozen):

@@ -36,7 +36,7 @@ class Record:
     ms_ssim: float
     encode_s: float
     decode_s: float
-    coded_fraction: float
+    coded_fraction: float  # of the elements of y over the image (codec.coded_elements)
 
 
 def list_images(folder: str) -> list[str]:
@@ -85,10 +85,11 @@ def evaluate_model(model, paths, rates, name, progress=True, refine_steps=0,
             decoded = codec.decompress(model, data)
             t2 = time.perf_counter()
             p, m = _quality(image, decoded)
+            coded, total = codec.coded_elements(model, data)
             records.append(Record(name, os.path.basename(path),
                                   float("nan") if rate is None else float(rate), len(data),
                                   8 * len(data) / pixels, p, m, t1 - t0, t2 - t1,
-                                  float(codec.coded_mask(model, data).mean())))
+                                  coded / total))
             if journal is not None:
                 journal.add(key, records[-1])
             bar.update()
