@@ -17,9 +17,10 @@ heavy work. With two OpenBLAS threads on a machine where another process held th
 post-filter's fit (a 40 x 40 Gram matrix over blocks of 130,000 rows) took 2-8 s instead of
 0.2-0.4 s, at random (2026-12-06, BENCHMARKS.md "A per-image post-filter sent in the file").
 
-Training: ``OPENBLAS_THREAD_TIMEOUT=4``. numpy's OpenBLAS threads otherwise spin for a long while
-after each matrix product, taking a core from the XLA computation that follows (decoding a
-768x512 image took 0.18 s instead of 0.14 s before coding ran on one OpenBLAS thread).
+Both: ``OPENBLAS_THREAD_TIMEOUT=4`` (for coding it matters only where the user set more
+OpenBLAS threads). numpy's OpenBLAS threads otherwise spin for a long while after each matrix
+product, taking a core from the XLA computation that follows (decoding a 768x512 image took
+0.18 s instead of 0.14 s before coding ran on one OpenBLAS thread).
 
 None of this changes results beyond float reassociation; the entropy-coding parameters do not
 depend on it (jlic.exact).
