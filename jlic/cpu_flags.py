@@ -11,16 +11,11 @@ Coding (``configure("codec")``: ``jlic``, eval.py): YNNPACK stays off. It fuses 
 the next convolution into one kernel that is slower than XLA's separate ones: synthesis of a
 768x512 image takes 0.14 s with it, 0.10 s without (bench/codec.py, BENCHMARKS.md).
 
-Coding also runs numpy's OpenBLAS on one thread (``OPENBLAS_NUM_THREADS=1``): its products
-are small (the exact hyper-synthesis, the post-filter's least squares) and XLA's threads do the
-heavy work. With two OpenBLAS threads on a machine where another process held the cores, the
-post-filter's fit (a 40 x 40 Gram matrix over blocks of 130,000 rows) took 2-8 s instead of
-0.2-0.4 s, at random (2026-12-06, BENCHMARKS.md "A per-image post-filter sent in the file").
-
-Both: ``OPENBLAS_THREAD_TIMEOUT=4`` (for coding it matters only where the user set more
-OpenBLAS threads). numpy's OpenBLAS threads otherwise spin for a long while after each matrix
-product, taking a core from the XLA computation that follows (decoding a 768x512 image took
-0.18 s instead of 0.14 s before coding ran on one OpenBLAS thread).
+Both: ``OPENBLAS_THREAD_TIMEOUT=4``. numpy's OpenBLAS threads otherwise spin for a long while
+after each matrix product, taking a core from the XLA computation that follows (decoding a
+768x512 image took 0.18 s instead of 0.14 s). OpenBLAS keeps its threads for the exact
+hyper-synthesis (float64 products: 78 ms with two threads, 131 ms with one for a 768x512 image
+with the bundled model); the post-filter's least squares runs on one (``jlic.postfilter.fit``).
 
 None of this changes results beyond float reassociation; the entropy-coding parameters do not
 depend on it (jlic.exact).
@@ -42,5 +37,3 @@ def configure(workload: str) -> None:
     if extra:
         os.environ["XLA_FLAGS"] = " ".join([current, *extra]).strip()
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-    if workload == "codec":
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

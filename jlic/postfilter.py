@@ -26,12 +26,15 @@ colour taps in channel order; the bias), each a signed order-0 Exp-Golomb code (
 bits to a whole byte. About 1000-1300 bits an image (Kodak).
 
 Work is linear in the pixels and memory bounded: features are built a block of rows at a time
-(``BLOCK_PIXELS``).
+(``BLOCK_PIXELS``). The fit's products run on one OpenBLAS thread: with two, beside another
+process holding a core, its Gram matrices (40 x 40 over 130,000 rows) took 0.6-13 s instead
+of 0.3-0.4 s for a 768x512 image, at random (BENCHMARKS.md "Codec").
 """
 
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from jlic.errors import BitstreamError
 
@@ -101,11 +104,12 @@ def fit(image: np.ndarray, decoded: np.ndarray) -> np.ndarray:
     rounded: int64 (3, TAPS) in units of 1/STEP."""
     gram = np.zeros((_BASIS, _BASIS))
     cross = np.zeros((_BASIS, 3))
-    for top, bottom in _blocks(*image.shape[:2]):
-        b = _basis(decoded, top, bottom).astype(np.float64)
-        err = (image[top:bottom].astype(np.float64) - decoded[top:bottom]).reshape(-1, 3)
-        gram += b.T @ b
-        cross += b.T @ err
+    with threadpool_limits(1, user_api="blas"):
+        for top, bottom in _blocks(*image.shape[:2]):
+            b = _basis(decoded, top, bottom).astype(np.float64)
+            err = (image[top:bottom].astype(np.float64) - decoded[top:bottom]).reshape(-1, 3)
+            gram += b.T @ b
+            cross += b.T @ err
     out = np.empty((3, TAPS), np.int64)
     for c in range(3):
         a = _MAPS[c].astype(np.float64)

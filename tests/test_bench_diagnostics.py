@@ -24,7 +24,7 @@ KODIM23 = os.path.join(ROOT, "..", "shared", "data", "kodak", "kodim23.png")
 @pytest.fixture
 def bench(monkeypatch):
     """Imports from bench/ (their bootstrap sets CPU flags in os.environ: restored after)."""
-    for name in ("XLA_FLAGS", "OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_NUM_THREADS"):
+    for name in ("XLA_FLAGS", "OPENBLAS_THREAD_TIMEOUT"):
         if name in os.environ:
             monkeypatch.setenv(name, os.environ[name])
         else:

@@ -114,27 +114,27 @@ def test_decoded_images_are_written_losslessly_in_the_format_the_extension_names
         np.testing.assert_array_equal(decoded[ext], decoded[".png"])
 
 
-def test_the_jlic_command_runs_numpys_blas_on_one_thread():
-    """cpu_flags must act before numpy loads OpenBLAS (which reads its settings once): the CLI
-    module imports numpy, so its configure() runs at the top of jlic.cli."""
+def test_the_jlic_command_sets_its_cpu_flags_before_numpy_loads():
+    """OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when numpy loads it, and XLA its flags when
+    JAX starts: the CLI module imports numpy, so its cpu_flags.configure() must run first. The
+    probe records the environment at the moment numpy is first imported."""
     probe = """
-import ctypes, sys
+import importlib.abc, os, sys
+seen = {}
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "numpy" and not seen:
+            seen.update((k, os.environ.get(k)) for k in ("OPENBLAS_THREAD_TIMEOUT", "XLA_FLAGS"))
+        return None
+sys.meta_path.insert(0, Watch())
 import jlic.cli  # noqa: F401  (what the jlic command imports first)
-import numpy  # noqa: F401
-paths = {line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower()
-         and ".so" in line}
-for path in paths:
-    lib = ctypes.CDLL(path)
-    for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-                 "openblas_get_num_threads"):
-        if hasattr(lib, name):
-            print(getattr(lib, name)())
-            sys.exit(0)
-sys.exit("no OpenBLAS thread count found in " + repr(paths))
+print(seen)
 """
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+           if k not in ("OPENBLAS_THREAD_TIMEOUT", "XLA_FLAGS")}
     res = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                          env=env)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "1"
+    seen = eval(res.stdout.strip())
+    assert seen["OPENBLAS_THREAD_TIMEOUT"] == "4", seen
+    assert "--xla_cpu_experimental_ynn_fusion_type=" in seen["XLA_FLAGS"], seen

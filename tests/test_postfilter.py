@@ -122,6 +122,33 @@ def test_the_fit_undoes_a_blur_and_applies_in_integers_block_by_block():
                                   np.clip(117 + (k[0, -1] + 128) // 256, 0, 255))
 
 
+def test_the_fit_runs_its_products_on_one_blas_thread(photo, monkeypatch):
+    """With more, beside another process holding a core, OpenBLAS made the fit 10-50 times
+    slower at random (jlic.postfilter's docstring); the limit holds inside the fit only: the
+    exact hyper-synthesis keeps its threads."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    inside = []
+    basis = postfilter._basis
+
+    def recording_basis(*args):
+        inside.append(blas_threads())
+        return basis(*args)
+
+    monkeypatch.setattr(postfilter, "_basis", recording_basis)
+    noisy = np.clip(photo.astype(int) + np.random.default_rng(0).integers(-4, 5, photo.shape),
+                    0, 255).astype(np.uint8)
+    with threadpool_limits(2, user_api="blas"):  # as on a 2-core machine, whatever this one has
+        assert blas_threads() == {2}, "numpy's BLAS is not visible to threadpoolctl"
+        k = postfilter.fit(photo, noisy)
+        assert blas_threads() == {2}
+    assert inside and all(t == {1} for t in inside), inside
+    assert k[:, -1].any() or k[:, :-1].any()  # a real fit ran
+
+
 def test_refined_files_carry_a_filter_where_it_pays(model, photo):
     """At q = 5 the filter pays on this crop (measured: J 0.855 against 0.886 plain): a
     version-4 file whose decoded image is the synthesis filtered, with a lower real objective
