@@ -151,3 +151,37 @@ def test_compact_model_files_store_half_kernels_and_derive_the_integer_layers(tm
         out = codec.decompress(compact, data).astype(np.float64)
         assert abs(np.mean((out - image) ** 2) - np.mean((ref - image) ** 2)) < \
             0.02 * np.mean((ref - image) ** 2)
+
+
+def test_the_hyper_synthesis_runs_once_per_z_and_matches_a_fresh_model(monkeypatch):
+    """An SCR model's rate search codes the same z at every quality it probes: the integer
+    trunk runs once for it, a new z (or an AFB rate) runs it again, and every answer is the
+    one a freshly loaded model gives; the kept arrays cannot be changed by a caller."""
+    from jlic import exact
+    from jlic.rate_control import compress_to_bpp
+
+    model = FrozenModel.load(DEFAULT_MODEL)
+    params = model.integer_coding_params
+    trunk_runs = []
+    run_layers = exact.run_layers
+
+    def counting(layers, *args, **kwargs):
+        trunk_runs.append(layers is params.trunk)
+        return run_layers(layers, *args, **kwargs)
+
+    monkeypatch.setattr(exact, "run_layers", counting)
+    image = np.asarray(Image.open(os.path.join(KODAK, "kodim23.png")).convert("RGB"))[:192, :256]
+    search = compress_to_bpp(model, image, 0.5)
+    data = search.data
+    assert search.probes >= 3 and sum(trunk_runs) == 1, (search.probes, trunk_runs)
+    fresh = FrozenModel.load(DEFAULT_MODEL)
+    np.testing.assert_array_equal(codec.decompress(model, data), codec.decompress(fresh, data))
+    assert sum(trunk_runs) == 1  # decoding the file just written: the same z
+    other = codec.quantized_latents(model, image[:, ::-1].copy(), 3.0).z_sym
+    got = params(other, 6.5)
+    assert sum(trunk_runs) == 2
+    want = fresh.integer_coding_params(other, 6.5)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
+    with pytest.raises(ValueError):
+        got["mean"][...] = 0
