@@ -325,7 +325,6 @@ class IntegerCodingParams:
         self.M = M
         self.mean_scale = mean_scale
         self.midpoints = scale_midpoints()
-        self._last = None  # (z symbols, rate input, hyper_synthesis's result)
         self._check_shapes()
 
     def _check_shapes(self):
@@ -351,8 +350,30 @@ class IntegerCodingParams:
                 raise ModelFileError(f"the exact path's quality grid {name!r} is invalid")
 
     def __call__(self, z_sym: np.ndarray, rate) -> dict:
-        scale, mean, imp = self.hyper_synthesis(z_sym, rate_to_int(rate) if self.takes_rate
-                                                else 0)
+        return self.at_rate(self.hyper_synthesis(z_sym, rate), rate)
+
+    def hyper_synthesis(self, z_sym: np.ndarray, rate) -> tuple:
+        """z symbols (1, h, w, N) int -> (scale float64 (4h, 4w, M), mean float32 (4h, 4w, M),
+        SCR importance int64 (4h, 4w, M) or None), read-only: the part of the coding parameters
+        that an SCR model's quality does not change (an AFB model's rate input does:
+        ``takes_rate``). The integer layers take 0.08-0.13 s for a 768x512 image, so an
+        encoder that probes several qualities of one z keeps this (``codec.Encoder``)."""
+        r = rate_to_int(rate) if self.takes_rate else 0
+        a = z_sym[0].astype(np.int64) * 2**F_BITS + self.med_int
+        feat = run_layers(self.trunk, a, r, self.gates)
+        out = run_layers(self.head, feat, r, self.gates).astype(np.float64) / 2.0**F_BITS
+        scale = np.maximum(out[..., : self.M], SCALE_BOUND)
+        mean = out[..., self.M:].astype(np.float32) if self.mean_scale else np.zeros(
+            scale.shape, np.float32)
+        imp = None if self.importance is None else run_layers([self.importance], feat)
+        for v in (scale, mean, imp):
+            if v is not None:
+                v.flags.writeable = False
+        return scale, mean, imp
+
+    def at_rate(self, hyper: tuple, rate) -> dict:
+        """``hyper_synthesis``'s output -> {scale_index, mean, qv, iqv, mask} at ``rate``."""
+        scale, mean, imp = hyper
         shape = (1, 1, 1, self.M)
         mask = np.ones((1, *scale.shape), bool)
         if self.grid:
@@ -366,29 +387,3 @@ class IntegerCodingParams:
         index = np.searchsorted(self.midpoints, scale / qv[0].astype(np.float64), side="left")
         return {"scale_index": index[None].astype(np.int32), "mean": mean[None], "qv": qv,
                 "iqv": iqv, "mask": mask}
-
-    def hyper_synthesis(self, z_sym: np.ndarray, rate_int: int):
-        """z symbols (1, h, w, N) int -> (scale float64 (h', w', M), mean float32 (h', w', M),
-        SCR importance int64 (h', w', M) or None), read-only; the part of the coding
-        parameters that does not depend on an SCR model's quality.
-
-        The last result is kept: the encoder's rate search asks for the same z at each quality
-        it probes (an SCR model's analysis does not depend on it), and eval.py and ``jlic
-        compress --verbose`` decode the side information of a file they have just decoded.
-        The integer trunk, head and importance layers take 0.08-0.13 s for a 768x512 image."""
-        last = self._last
-        if last is not None and last[1] == rate_int and np.array_equal(last[0], z_sym):
-            return last[2]
-        a = z_sym[0].astype(np.int64) * 2**F_BITS + self.med_int
-        feat = run_layers(self.trunk, a, rate_int, self.gates)
-        out = run_layers(self.head, feat, rate_int, self.gates).astype(np.float64) / 2.0**F_BITS
-        scale = np.maximum(out[..., : self.M], SCALE_BOUND)
-        mean = out[..., self.M:].astype(np.float32) if self.mean_scale else np.zeros(
-            scale.shape, np.float32)
-        imp = None if self.importance is None else run_layers([self.importance], feat)
-        result = (scale, mean, imp)
-        for v in result:
-            if v is not None:
-                v.flags.writeable = False
-        self._last = (np.array(z_sym, copy=True), rate_int, result)
-        return result
