@@ -209,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --bpp and an AFB model: one pass at target B, no search")
     c.add_argument("--refine", type=int, nargs="?", const=REFINE_STEPS, default=0,
                    metavar="STEPS", help="encoder-side refinement: optimize the latents for "
-                   f"this image ({REFINE_STEPS} steps if no number; about 0.6 s per step for "
-                   "768x512 on 2 cores): smaller files at the same quality, same decoder")
+                   f"this image ({REFINE_STEPS} steps if no number; for 768x512 on 2 cores "
+                   "about 0.6 s per step with AVX-512, 1.2 s without): smaller files at the "
+                   "same quality, same decoder")
     c.add_argument("-v", "--verbose", action="store_true",
                    help="decode the file again and print bpp, PSNR and MS-SSIM")
     c.set_defaults(func=cmd_compress)
