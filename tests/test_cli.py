@@ -1,3 +1,4 @@
+import ast
 import os
 import subprocess
 
@@ -135,6 +136,6 @@ print(seen)
     res = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                          env=env)
     assert res.returncode == 0, res.stderr
-    seen = eval(res.stdout.strip())
+    seen = ast.literal_eval(res.stdout.strip())
     assert seen["OPENBLAS_THREAD_TIMEOUT"] == "4", seen
     assert "--xla_cpu_experimental_ynn_fusion_type=" in seen["XLA_FLAGS"], seen

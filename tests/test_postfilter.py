@@ -146,7 +146,7 @@ def test_the_fit_runs_its_products_on_one_blas_thread(photo, monkeypatch):
         k = postfilter.fit(photo, noisy)
         assert blas_threads() == {2}
     assert inside and all(t == {1} for t in inside), inside
-    assert k[:, -1].any() or k[:, :-1].any()  # a real fit ran
+    assert k.any()  # a real fit ran
 
 
 def test_refined_files_carry_a_filter_where_it_pays(model, photo):
