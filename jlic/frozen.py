@@ -59,7 +59,7 @@ from jlic.rate import scr_lambdas
 
 MODEL_FORMAT = 1
 SYNTHESIS_BAND_ROWS = 64  # latent rows per synthesis band (1024 pixels)
-SYNTHESIS_HALO = 4  # latent rows of context on each side of a band
+SYNTHESIS_HALO = 4  # latent rows of context on each side of a band (g_s's reach: 2), + 1 a block
 COMPACT_MIN_SIZE = 4096  # kernels at least this large are stored in float16 by compact files
 MAX_MODEL_BYTES = 1 << 30  # file size and declared array bytes; the largest real model is ~100 MB
 
@@ -266,10 +266,12 @@ class FrozenModel:
         """y_hat (1, H/16, W/16, M) -> the decoded image, uint8 (1, H, W, 3) (rounded, clipped).
 
         Maps taller than ``band_rows`` latent rows are synthesized in bands of that many rows,
-        each with ``SYNTHESIS_HALO`` rows of its neighbours on both sides (more than g_s's
-        reach of ~2.3 latent rows), so memory follows the band, not the image; the result is
-        the whole-map synthesis up to float reassociation."""
+        each with ``SYNTHESIS_HALO`` rows of its neighbours on both sides plus one per
+        residual block of the decoder (g_s reaches 2 latent rows past a band, and each block,
+        two 3x3 convolutions at 1/8 resolution, one more), so memory follows the band, not the
+        image; the result is the whole-map synthesis up to float reassociation."""
         rate = self._rate(rate)
+        halo = SYNTHESIS_HALO + self.config["model"].get("synthesis_blocks", 0)
         rows = y_hat.shape[1]
         if rows <= band_rows:
             return np.asarray(self._synthesize(self._state, jnp.asarray(y_hat, jnp.float32),
@@ -277,7 +279,7 @@ class FrozenModel:
         s = self.downsampling // 4  # pixels per latent row (16)
         out = np.empty((1, rows * s, y_hat.shape[2] * s, 3), np.uint8)
         for top in range(0, rows, band_rows):
-            lo, hi = max(0, top - SYNTHESIS_HALO), min(rows, top + band_rows + SYNTHESIS_HALO)
+            lo, hi = max(0, top - halo), min(rows, top + band_rows + halo)
             band = np.asarray(self._synthesize(
                 self._state, jnp.asarray(y_hat[:, lo:hi], jnp.float32), rate))
             end = min(rows, top + band_rows)

@@ -350,3 +350,23 @@ def test_a_deeper_decoder_starts_as_the_model_it_extends_and_decodes_its_files_w
         build_model(rngs=nnx.Rngs(0), **dict(deep_cfg, fig2=True))
     with pytest.raises(ValueError, match="a count >= 0"):
         build_model(rngs=nnx.Rngs(0), **dict(cfg, synthesis_blocks=-1))
+
+
+def test_decoder_blocks_widen_the_halo_of_banded_synthesis(tmp_path):
+    """Tall images are synthesized in bands of latent rows with a halo of their neighbours. g_s
+    reaches 2 latent rows past a band and each decoder block (two 3x3 convolutions at 1/8
+    resolution) one more: with three blocks a fixed 4-row halo would cut the reach, and the
+    bands would decode to another image than the whole map."""
+    from jlic.frozen import FrozenModel
+
+    *_, deep_cfg, deep = _deeper_model_from_file(tmp_path, synthesis_blocks=3)
+    for i, block in enumerate(deep.g_s_blocks):
+        for layer in (block.body.layers[0], block.body.layers[3]):
+            layer.kernel.set_value(jax.random.normal(jax.random.key(i),
+                                                     layer.kernel.get_value().shape))
+    freeze(deep, deep_cfg).save(str(tmp_path / "deep.jlicm"))
+    frozen = FrozenModel.load(str(tmp_path / "deep.jlicm"))
+    tall = np.random.default_rng(1).normal(0, 4, (1, 30, 3, 8)).astype(np.float32)
+    whole = frozen.synthesize(tall, 5.0)
+    for rows in (5, 8):
+        np.testing.assert_array_equal(frozen.synthesize(tall, 5.0, band_rows=rows), whole)
