@@ -1,12 +1,13 @@
-"""jlic's default model, phase S: a deeper encoder trained against the bundled model's decoder.
+"""jlic's default model, phase S: a deeper encoder trained against phase P's decoder.
 
-Phase Q (configs/default_model_encoder.py) fitted the bundled model's analysis transforms to its
+Phase Q (configs/default_model_encoder.py) fitted phase P's analysis transforms to its
 frozen decoders and moved the curve by 0.4%: at its depth the encoder fits its decoder already,
 yet `--refine` finds latents that decode 8.4% smaller at equal PSNR per image, most of it above
 1 bpp where the analysis latents cap the quality (BENCHMARKS.md "Where the top of the range is
 capped"). Here the encoder gets capacity: two residual blocks after g_a's third GDN (1/8
 resolution, 128 channels; ``model.analysis_blocks``), starting as the identity, so step 0 is
-the bundled model. Only the encoder trains (g_a, its new blocks and h_a); the decoders, the
+phase P (the bundled model when this ran; configs/default_model_deep_decoder.py says how to
+get its file). Only the encoder trains (g_a, its new blocks and h_a); the decoders, the
 entropy model and the gain vectors are frozen, so what a file holds and how it decodes are
 unchanged. Quantization "ste": the rate and the decoders see the rounded latents, as a file
 codes them (straight-through gradient). With phase Q's "mixed" (the rate sees uniform noise)
@@ -31,7 +32,7 @@ from configs import default_model_encoder
 
 def get_config():
     c = default_model_encoder.get_config()
-    c.init_from = "jlic/assets/default.jlicm"
+    c.init_from = "runs/default_model_phase_p.jlicm"  # as phases Q and R
     c.model.analysis_blocks = 2
     c.quantization = "ste"
     c.learning_rate = 5e-5

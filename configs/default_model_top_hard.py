@@ -11,7 +11,10 @@ gain vectors stay frozen too: the straight-through gradient cannot price the qua
 
     jlic export runs/default_model_top_gains -o runs/default_model_phase_o.jlicm --compact
     python train.py --config configs/default_model_top_hard.py --workdir runs/default_model_top_hard
-    jlic export runs/default_model_top_hard -o jlic/assets/default.jlicm --compact
+    jlic export runs/default_model_top_hard -o runs/default_model_phase_p.jlicm --compact
+
+(Phase P was the bundled model from 2026-12-03 until phase T, configs/default_model_deep_decoder.py,
+added two decoder blocks to it; ``git show a889327:jlic/assets/default.jlicm`` is its file.)
 
 lambda_q = 0.0002 * 7500^((q - 1) / 7) as phase O; 256x256 crops, batch 8, one level per step,
 Adam 3e-5 after a 50-step warm-up, x0.1 from 85% of the steps. Measured (2026-12-03, 2-core VM,

@@ -300,13 +300,13 @@ def test_the_default_model_chain_trains_every_phase_from_the_last_into_a_working
 
     first = chain()
     assert chain() == first  # re-running resumes every finished phase: nothing trains again
-    phases = "abcdfghiop"
+    phases = "abcdfghiopt"
     configs = {p: json.load(open(runs / p / "config.json")) for p in phases}
     assert configs["a"]["init_from"] == ""
     for before, after in zip(phases[:-1], phases[1:], strict=True):
         assert configs[after]["init_from"] == str(runs / f"phase_{before}.jlicm")
     assert not configs["b"]["model"]["selective"]
-    assert [configs[p]["data"]["crop"] for p in phases] == [128] * 6 + [256] * 4
+    assert [configs[p]["data"]["crop"] for p in phases] == [128] * 6 + [256] * 5
     assert configs["h"]["stop_at"] == 614 and configs["i"]["stop_at"] == 0
     assert configs["p"]["quantization"] == "ste" and "g_a" in configs["p"]["frozen"]
 
@@ -319,6 +319,11 @@ def test_the_default_model_chain_trains_every_phase_from_the_last_into_a_working
     assert g_a and all(np.array_equal(before[k], model.params[k]) for k in g_a)
     assert any(not np.array_equal(before[k], model.params[k]) for k in before
                if k.startswith("h_s/"))
+    # phase T added two decoder blocks and trained only g_s and them: P's files, its decoder
+    assert configs["t"]["model"]["synthesis_blocks"] == 2
+    p = FrozenModel.load(str(runs / "phase_p.jlicm")).params
+    assert any(k.startswith("g_s_blocks/") for k in model.params)
+    assert all(np.array_equal(p[k], model.params[k]) for k in p if not k.startswith("g_s/"))
     image = read_image(os.path.join(KODAK, "kodim23.png"))[0][:128, :192]
     for quality in (1.0, 4.5, 8.0):  # (two steps a phase code little: no claim on the sizes)
         assert codec.decompress(model, codec.compress(model, image, rate=quality)).shape \

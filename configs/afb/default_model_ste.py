@@ -1,5 +1,6 @@
-"""AFB on the bundled default model (phase P), its rate term on the rounded latents.
+"""AFB on the default model's phase P, its rate term on the rounded latents.
 
+    git show a889327:jlic/assets/default.jlicm > runs/default_model_phase_p.jlicm
     python train.py --config configs/afb/default_model_ste.py --workdir runs/afb_ste
     jlic export runs/afb_ste -o runs/afb_ste.jlicm --compact
     python bench/rate_control.py --model runs/afb_ste.jlicm \
@@ -11,8 +12,9 @@ changes. Every AFB model before trained its rate term on the noisy latents (``qu
 undershot its targets on Kodak files in the middle of the range (0.5-1.0 bpp asked, 0.15-0.18
 bpp below). Here ``quantization = "ste"``: the rate term and the decoders see round(y - mean), as
 a file does (straight-through gradients), so the loss asks for the rate the file will have. The
-base is phase P, the bundled model, whose synthesis and entropy model were trained on the rounded
-latents (its SCR gain vectors are dropped: the base codes with unit quantization steps).
+base is phase P, the bundled model when this ran, whose synthesis and entropy model were
+trained on the rounded latents (its SCR gain vectors are dropped: the base codes with unit
+quantization steps).
 
 Measured (2026-12-03, BENCHMARKS.md "The rate term on the rounded latents"; 0.24-0.26 steps/s on
 2 cores, 68 min): Kodak open-loop MAE **0.101 bpp** (45 targets per image, real files; the noise
@@ -27,7 +29,7 @@ from configs.afb import default_model_rate_fit
 
 def get_config():
     c = default_model_rate_fit.get_config()
-    c.init_from = "jlic/assets/default.jlicm"
+    c.init_from = "runs/default_model_phase_p.jlicm"
     c.quantization = "ste"
     c.afb.rate_weight = 10.0
     return c
