@@ -36,9 +36,9 @@ def image():
 
 @pytest.mark.parametrize("q, steps, ratio", [(2.0, 20, 0.99), (6.5, 10, 0.95)])
 def test_refined_files_have_a_lower_real_objective(model, image, q, steps, ratio):
-    """The bundled model (phase P, decoder trained on rounded latents) leaves little to gain at
-    low rates, where refinement's step is small (kodim23's crop at q = 2: J x 0.998 in 10 steps,
-    x 0.976 in 20) and much at high ones (q = 6.5, 10 steps: x 0.890)."""
+    """The bundled model (its decoder trained on rounded latents) leaves little to gain at low
+    rates, where refinement's step is small (phase P, kodim23's crop at q = 2: J x 0.998 in 10
+    steps, x 0.976 in 20) and much at high ones (q = 6.5, 10 steps: x 0.890)."""
     plain = codec.compress(model, image, q)
     refined = codec.compress(model, image, q, refine_steps=steps)
     assert refined != plain
