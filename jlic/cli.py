@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--refine", type=int, nargs="?", const=REFINE_STEPS, default=0,
                    metavar="STEPS", help="encoder-side refinement: optimize the latents for "
                    f"this image ({REFINE_STEPS} steps if no number; for 768x512 on 2 cores "
-                   "about 0.6 s per step with AVX-512, 1.2 s without): smaller files at the "
+                   "about 0.6-0.9 s per step with AVX-512, 1.2 s without): smaller files at the "
                    "same quality, same decoder")
     c.add_argument("-v", "--verbose", action="store_true",
                    help="decode the file again and print bpp, PSNR and MS-SSIM")

@@ -321,9 +321,10 @@ def test_the_default_model_chain_trains_every_phase_from_the_last_into_a_working
                if k.startswith("h_s/"))
     # phase T added two decoder blocks and trained only g_s and them: P's files, its decoder
     assert configs["t"]["model"]["synthesis_blocks"] == 2
-    p = FrozenModel.load(str(runs / "phase_p.jlicm")).params
+    phase_p = FrozenModel.load(str(runs / "phase_p.jlicm")).params
     assert any(k.startswith("g_s_blocks/") for k in model.params)
-    assert all(np.array_equal(p[k], model.params[k]) for k in p if not k.startswith("g_s/"))
+    assert all(np.array_equal(v, model.params[k]) for k, v in phase_p.items()
+               if not k.startswith("g_s/"))
     image = read_image(os.path.join(KODAK, "kodim23.png"))[0][:128, :192]
     for quality in (1.0, 4.5, 8.0):  # (two steps a phase code little: no claim on the sizes)
         assert codec.decompress(model, codec.compress(model, image, rate=quality)).shape \
