@@ -14,10 +14,11 @@ def get_config():
     # the model: a name of jlic.models.MODELS and its keyword arguments (per-model extras such
     # as SCR's ``selective`` or AFB's ``rate_range``/``hidden`` are added by those configs);
     # residual / fig2: the bases of jlic.models.afb's docstring (any model takes them);
-    # analysis_blocks, synthesis_blocks (not AFB): extra encoder / decoder blocks,
-    # jlic.models.hyperprior's docstring
+    # analysis_blocks, synthesis_blocks: counts of extra residual blocks in the plain GDN encoder
+    # / decoder (jlic.models.hyperprior's docstring; AFB models refuse any)
     c.model = ml_collections.ConfigDict(dict(
-        name="mean_scale", N=128, M=192, eb_filters=(3, 3, 3, 3), residual=False, fig2=False))
+        name="mean_scale", N=128, M=192, eb_filters=(3, 3, 3, 3), residual=False, fig2=False,
+        analysis_blocks=0, synthesis_blocks=0))
     c.data = ml_collections.ConfigDict(dict(
         train_dir="../shared/data/train",  # any folder of images, searched recursively
         crop=256,  # square random crops (with flips), pixels; a multiple of 64

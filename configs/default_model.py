@@ -31,9 +31,8 @@ from configs import default
 
 def get_config():
     c = default.get_config()
-    c.model = ml_collections.ConfigDict(dict(
-        name="scr_mean_scale", N=128, M=192, eb_filters=(3, 3, 3, 3), residual=False,
-        fig2=False, selective=False))
+    c.model.name = "scr_mean_scale"
+    c.model.selective = False
     c.data.crop = 128
     c.loss = "scr"
     c.scr.levels_per_step = 1

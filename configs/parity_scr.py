@@ -13,16 +13,14 @@ fixed-rate runs' 0.0035 / 0.0067 / 0.013 / 0.025 (results/train_parity/jlic_nois
 Result: BENCHMARKS.md "SCR against fixed-rate models".
 """
 
-import ml_collections
 
 from configs import parity
 
 
 def get_config():
     c = parity.get_config()
-    c.model = ml_collections.ConfigDict(dict(
-        name="scr_mean_scale", N=64, M=96, eb_filters=(3, 3, 3, 3), residual=False,
-        fig2=False, selective=True))
+    c.model.name = "scr_mean_scale"
+    c.model.selective = True
     c.loss = "scr"
     c.scr.levels_per_step = 1
     return c

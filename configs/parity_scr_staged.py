@@ -57,7 +57,6 @@ the three SCR runs' curves at their rates (0.30-0.44 dB above w/o SC; for the up
 SCR's whole long budget").
 """
 
-import ml_collections
 
 from configs import parity
 
@@ -72,9 +71,8 @@ def get_config(stage="1"):
     if stage == "1":
         c.lmbda = c.scr.lambda_max
         return c
-    c.model = ml_collections.ConfigDict(dict(
-        name="scr_mean_scale", N=64, M=96, eb_filters=(3, 3, 3, 3), residual=False,
-        fig2=False, selective=stage == "3"))
+    c.model.name = "scr_mean_scale"
+    c.model.selective = stage == "3"
     c.loss = "scr"
     c.scr.levels_per_step = 1
     c.learning_rate = 1e-4

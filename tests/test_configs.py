@@ -10,7 +10,7 @@ import pytest
 from flax import nnx
 
 from jlic.models import build_model
-from jlic.train.loop import validate_config
+from jlic.train.loop import ConfigError, validate_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.relpath(p, ROOT)[:-3].replace(os.sep, ".")
@@ -30,3 +30,28 @@ def test_config_validates_and_builds_its_model(name, monkeypatch):
     kwargs = {k: v for k, v in config.model.to_dict().items() if k != "name"}
     model = nnx.eval_shape(lambda: build_model(config.model.name, nnx.Rngs(0), **kwargs))
     assert sum(x.size for x in jax.tree.leaves(nnx.state(model))) > 0
+
+
+@pytest.mark.parametrize("name", ["configs.default", "configs.default_model", "configs.parity_scr"])
+def test_extra_transform_blocks_are_overrides_of_the_model_configs(name, monkeypatch):
+    """``--config.model.synthesis_blocks=2`` (an override: config_flags locks the config, so a
+    field it does not declare is refused) deepens the decoder of the configs users start from."""
+    monkeypatch.chdir(ROOT)
+    config = importlib.import_module(name).get_config()
+    config.lock()
+    config.model.analysis_blocks, config.model.synthesis_blocks = 1, 2
+    validate_config(config)
+    kwargs = {k: v for k, v in config.model.to_dict().items() if k != "name"}
+    model = nnx.eval_shape(lambda: build_model(config.model.name, nnx.Rngs(0), **kwargs))
+    assert (len(model.g_a_blocks), len(model.g_s_blocks)) == (1, 2)
+
+
+@pytest.mark.parametrize("name,field", [("configs.afb.default_model", "synthesis_blocks"),
+                                        ("configs.afb.stage1_residual", "analysis_blocks")])
+def test_extra_blocks_on_a_model_that_cannot_take_them_are_a_config_error(name, field,
+                                                                          monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config = importlib.import_module(name).get_config()
+    config.model[field] = 1
+    with pytest.raises(ConfigError, match=f"model.{field} deepens the plain GDN"):
+        validate_config(config)

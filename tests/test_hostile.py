@@ -293,7 +293,7 @@ def test_rerun_with_another_model_leaves_the_run_untouched(tmp_path):
     ("--config.learning_rate=nan", "learning_rate"), ("--config.data.crop=0", "crop"),
     ("--config.model.name=resnet", "unknown model"), ("--config.model.N=0", "model.N"),
     ("--config.quantization=round", "quantization"), ("--config.nonsense=1", "no field"),
-    ("--config.steps=-3", "steps")])
+    ("--config.steps=-3", "steps"), ("--config.model.synthesis_blocks=-1", "must be >= 0")])
 def test_bad_configs_are_one_line_errors_before_any_work(tmp_path, override, message):
     res = _train(tmp_path / "wd", override)
     assert res.returncode == 2, res.stderr

@@ -114,7 +114,11 @@ class AFBMeanScale(MeanScaleHyperprior):
 
     def __init__(self, N: int = 192, M: int = 192, *, hidden: int | None = None,
                  rate_range=(0.15, 1.35), eb_filters=(3, 3, 3, 3), residual: bool = False,
-                 fig2: bool = False, rngs: nnx.Rngs, dtype=jnp.float32):
+                 fig2: bool = False, analysis_blocks: int = 0, synthesis_blocks: int = 0,
+                 rngs: nnx.Rngs, dtype=jnp.float32):
+        if analysis_blocks or synthesis_blocks:
+            raise ValueError("AFB models take no analysis_blocks or synthesis_blocks: their "
+                             "transforms carry rate attention blocks at fixed points instead")
         super().__init__(N, M, eb_filters=eb_filters, residual=residual, fig2=fig2, rngs=rngs,
                          dtype=dtype)
         self.rate_range = tuple(float(r) for r in rate_range)  # trained targets, bpp

@@ -9,7 +9,9 @@ deepens the encoder alone: k residual blocks after g_a's third GDN (1/8 resoluti
 in ``g_a_blocks`` so a model without them initialises every other parameter, and starting as the
 identity (their last convolution is zero); the decoder and the file format are unchanged.
 ``synthesis_blocks=k`` does the same for the decoder: k blocks after g_s's first IGDN (1/8
-resolution), in ``g_s_blocks``; the file records the count, the bitstream is unchanged::
+resolution), in ``g_s_blocks``; the file records the count, the bitstream is unchanged. Both
+are fields of every config (``python train.py --config configs/default.py
+--config.model.synthesis_blocks=2 ...``); AFB models and the residual bases refuse them::
 
     x (B,H,W,3) in [0,1]
       -> g_a -> y (B,H/16,W/16,M) -> h_a -> z (B,H/64,W/64,N)

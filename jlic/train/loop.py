@@ -90,6 +90,13 @@ def _validate_model_and_data(config):
     for field in ("model.N", "model.M"):
         if field.split(".")[1] in config.model:
             _number(config, field, integer=True, positive=True)
+    for field in ("model.analysis_blocks", "model.synthesis_blocks"):
+        if field.split(".")[1] in config.model and _number(config, field, integer=True,
+                                                           minimum=0):
+            if (config.model.name == "afb_mean_scale" or config.model.get("residual")
+                    or config.model.get("fig2")):
+                raise ConfigError(f"{field} deepens the plain GDN transforms of the mean-scale "
+                                  "and SCR models only (not AFB, residual or fig2)")
     if _number(config, "data.crop", integer=True, positive=True) % 64:
         raise ConfigError(f"data.crop must be a positive multiple of 64 "
                           f"(got {config.data.crop})")
