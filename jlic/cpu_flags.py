@@ -17,6 +17,10 @@ after each matrix product, taking a core from the XLA computation that follows (
 hyper-synthesis (float64 products: 78 ms with two threads, 131 ms with one for a 768x512 image
 with the bundled model); the post-filter's least squares runs on one (``jlic.postfilter.fit``).
 
+The ``jlic`` command, eval.py, train.py and the benches call ``configure`` first thing; code
+that uses jlic from Python does the same (README "From Python"): the flags are read once per
+process, so the first call wins.
+
 None of this changes results beyond float reassociation; the entropy-coding parameters do not
 depend on it (jlic.exact).
 """
