@@ -30,7 +30,8 @@ def to_uint8(img: Image.Image, path: str, sixteen_bit: bool = False
       16-bit RGB(A), which Pillow itself reduces to 8 bits, is flagged by ``sixteen_bit``;
       float images ("F") are read as [0, 1] when their values lie there, else as 0..255, and
       clipped (both with a warning);
-    - alpha is dropped, palette/CMYK/YCbCr become RGB, and only the first frame of an
+    - alpha is dropped (an alpha channel, or the transparent colour or palette entry that a PNG
+      or GIF may name in any mode), palette/CMYK/YCbCr become RGB, and only the first frame of an
       animation is kept (each with a warning).
     """
     warnings = []
@@ -39,6 +40,8 @@ def to_uint8(img: Image.Image, path: str, sixteen_bit: bool = False
         warnings.append(f"{path}: only the first of {img.n_frames} frames is coded")
     img = ImageOps.exif_transpose(img) or img
     mode = img.mode
+    if mode in ("RGBA", "LA", "PA") or "transparency" in img.info:  # a channel, or a key (tRNS)
+        warnings.append(f"{path}: alpha channel dropped (jlic codes color only)")
     if mode.startswith("I;16") or mode == "I":
         arr = np.asarray(img, dtype=np.float64)
         if mode == "I" and arr.min() >= 0 and arr.max() <= 255:
@@ -54,8 +57,6 @@ def to_uint8(img: Image.Image, path: str, sixteen_bit: bool = False
         return np.clip(np.round(np.nan_to_num(arr) * scale), 0, 255).astype(np.uint8), warnings
     if sixteen_bit:
         warnings.append(f"{path}: 16-bit image reduced to 8 bits")
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        warnings.append(f"{path}: alpha channel dropped (jlic codes color only)")
     if mode in ("L", "LA", "1"):
         return np.asarray(img.convert("L")), warnings
     return np.asarray(img.convert("RGB")), warnings

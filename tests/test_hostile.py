@@ -258,6 +258,21 @@ def test_every_loss_of_image_data_is_reported(tmp_path):
     assert any("first of 3 frames" in w for w in warnings)
 
 
+@pytest.mark.parametrize("mode,key", [("L", 0), ("RGB", (0, 0, 0)), ("P", 0), ("I;16", 0)])
+def test_a_transparency_key_is_reported_as_dropped_alpha(tmp_path, mode, key):
+    """PNG's tRNS names a transparent grey level, colour or palette entry in any mode; coding
+    keeps the colours, so the lost transparency is a warning, as for an alpha channel."""
+    img = Image.new(mode, (20, 10))
+    if mode == "P":
+        img.putpalette([7] * 768)
+    img.save(tmp_path / "plain.png")
+    img.save(tmp_path / "keyed.png", transparency=key)
+    for name, expected in (("plain", False), ("keyed", True)):
+        arr, warnings = read_image(str(tmp_path / f"{name}.png"))
+        assert arr.shape[:2] == (10, 20)
+        assert any("alpha channel dropped" in w for w in warnings) == expected, (name, warnings)
+
+
 def test_exif_orientation_is_applied(tmp_path):
     img = np.zeros((20, 40, 3), np.uint8)
     img[:, :20] = 255  # white left half of a landscape image
