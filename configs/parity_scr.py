@@ -13,7 +13,6 @@ fixed-rate runs' 0.0035 / 0.0067 / 0.013 / 0.025 (results/train_parity/jlic_nois
 Result: BENCHMARKS.md "SCR against fixed-rate models".
 """
 
-
 from configs import parity
 
 

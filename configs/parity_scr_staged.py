@@ -57,7 +57,6 @@ the three SCR runs' curves at their rates (0.30-0.44 dB above w/o SC; for the up
 SCR's whole long budget").
 """
 
-
 from configs import parity
 
 STAGE_STEPS = 12624 // 3
