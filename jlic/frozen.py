@@ -319,6 +319,9 @@ class FrozenModel:
             with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
         except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error):
+            if raw.startswith(b"PK\x03\x04"):  # a zip archive's first entry, as model files begin
+                raise ModelFileError(f"{path!r} is a damaged or truncated model file (an "
+                                     "unreadable zip archive)") from None
             raise ModelFileError(f"{path!r} is not a jlic model file") from None
         try:
             if int(arrays["format"]) != MODEL_FORMAT:

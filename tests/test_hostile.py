@@ -139,6 +139,18 @@ def test_model_zip_bombs_are_refused_before_inflating(tmp_path, monkeypatch):
         FrozenModel.load(str(tmp_path / "bomb.jlicm"))
 
 
+def test_a_truncated_model_file_is_named_so(tmp_path):
+    """A copy cut short (an interrupted download) is a zip archive without its directory: the
+    error says the file is damaged, where any other file is not a model file at all."""
+    data = open(GOLDEN, "rb").read()
+    (tmp_path / "cut.jlicm").write_bytes(data[: len(data) // 2])
+    (tmp_path / "other.jlicm").write_bytes(b"GIF89a" + data[6:])
+    with pytest.raises(ModelFileError, match="damaged or truncated"):
+        FrozenModel.load(str(tmp_path / "cut.jlicm"))
+    with pytest.raises(ModelFileError, match="is not a jlic model file"):
+        FrozenModel.load(str(tmp_path / "other.jlicm"))
+
+
 # ---- 8./9. model files that lie ---------------------------------------------------------------
 def _arrays(path):
     with np.load(path, allow_pickle=False) as z:
