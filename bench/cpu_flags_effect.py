@@ -17,13 +17,11 @@ import os
 import subprocess
 import sys
 
+import bootstrap  # bench/, the script's own directory; no start(): the children set the flags
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KODIM23 = os.path.join(ROOT, "..", "shared", "data", "kodak", "kodim23.png")
-
 CHILD = """
-import sys, time
+import json, sys, time
 if sys.argv[1] == "configured":
     from jlic import cpu_flags
     cpu_flags.configure("codec")
@@ -43,17 +41,18 @@ for _ in range(9):
     t = time.perf_counter()
     codec.decompress(model, data)
     dec.append(time.perf_counter() - t)
-print({"encode_s": float(np.median(enc)), "decode_s": float(np.median(dec))})
+print(json.dumps({"encode_s": float(np.median(enc)), "decode_s": float(np.median(dec))}))
 """
 
 
 def run(mode: str) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("XLA_FLAGS", "OPENBLAS_THREAD_TIMEOUT")}
-    env["PYTHONPATH"] = ROOT
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, KODIM23], env=env, cwd=ROOT,
+    env["PYTHONPATH"] = bootstrap.ROOT
+    image = os.path.join(bootstrap.KODAK, "kodim23.png")
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, image], env=env, cwd=bootstrap.ROOT,
                          capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1].replace("'", '"'))
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
