@@ -18,6 +18,12 @@ CONFIGS = sorted(os.path.relpath(p, ROOT)[:-3].replace(os.sep, ".")
                  if not p.endswith("__init__.py"))
 
 
+def _model_shapes(config):
+    """The config's model, shapes only (no weights computed)."""
+    kwargs = {k: v for k, v in config.model.to_dict().items() if k != "name"}
+    return nnx.eval_shape(lambda: build_model(config.model.name, nnx.Rngs(0), **kwargs))
+
+
 def test_the_configs_are_found():
     assert "configs.default_model" in CONFIGS and "configs.parity_scr" in CONFIGS
 
@@ -27,8 +33,7 @@ def test_config_validates_and_builds_its_model(name, monkeypatch):
     monkeypatch.chdir(ROOT)  # the configs' data paths are relative to the checkout
     config = importlib.import_module(name).get_config()
     validate_config(config)
-    kwargs = {k: v for k, v in config.model.to_dict().items() if k != "name"}
-    model = nnx.eval_shape(lambda: build_model(config.model.name, nnx.Rngs(0), **kwargs))
+    model = _model_shapes(config)
     assert sum(x.size for x in jax.tree.leaves(nnx.state(model))) > 0
 
 
@@ -41,8 +46,7 @@ def test_extra_transform_blocks_are_overrides_of_the_model_configs(name, monkeyp
     config.lock()
     config.model.analysis_blocks, config.model.synthesis_blocks = 1, 2
     validate_config(config)
-    kwargs = {k: v for k, v in config.model.to_dict().items() if k != "name"}
-    model = nnx.eval_shape(lambda: build_model(config.model.name, nnx.Rngs(0), **kwargs))
+    model = _model_shapes(config)
     assert (len(model.g_a_blocks), len(model.g_s_blocks)) == (1, 2)
 
 
